@@ -1,0 +1,3 @@
+"""newsgen: a static news-site generator (seeds -> content -> public)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""Command line: `newsgen ingest|build|new|serve`; the only place that prints and picks exit codes.
+
+Exit codes: 0 success, 1 content or configuration errors (each printed as path:line: message
+with a hint), 2 usage errors (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from . import __version__
+from .build import BuildOptions, BuildResult, build, reference_time
+from .config import load_config
+from .errors import BuildFailed, Diagnostic, GeneratorError
+from .ingest import ingest
+from .scaffold import new_document
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class Console:
+    def __init__(self, verbosity: int) -> None:
+        self.verbosity = verbosity
+
+    def info(self, text: str) -> None:
+        if self.verbosity >= 0:
+            print(text)
+
+    def detail(self, text: str) -> None:
+        if self.verbosity > 0:
+            print(text)
+
+    def diagnostics(self, items: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
+        # Repeated warnings (same message, many files) are collapsed unless -v.
+        seen: dict[str, int] = {}
+        for item in items:
+            if item.severity == "warning" and self.verbosity < 0:
+                continue
+            key = f"{item.severity}:{item.message}"
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] <= 3 or self.verbosity > 0:
+                print(item, file=sys.stderr)
+        for key, count in seen.items():
+            if count > 3 and self.verbosity <= 0:
+                print(f"... and {count - 3} more like '{key.split(':', 1)[1]}' (use -v)",
+                      file=sys.stderr)
+
+    def error(self, err: GeneratorError) -> None:
+        print(err, file=sys.stderr)
+        for line in err.source_lines:
+            print(f"    {line}", file=sys.stderr)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=Path("."),
+                        help="project folder holding site.toml (default: current folder)")
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="store_const", const=1, dest="verbosity",
+                       default=0, help="more detail: every warning, time per stage")
+    noise.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity",
+                       help="only errors")
+    parser = argparse.ArgumentParser(prog="newsgen", description="Static news-site generator.",
+                                     parents=[common])
+    parser.add_argument("--version", action="version", version=f"newsgen {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("ingest", parents=[common], help="turn seeds/*.txt into content/articles/*.md",
+                        description="Turn seeds/*.txt into front-mattered Markdown in content/articles/.")
+    b = commands.add_parser("build", parents=[common], help="ingest, then build the site into public/",
+                            description="Ingest seeds, then render content/ into the output folder.")
+    _build_flags(b)
+    n = commands.add_parser("new", parents=[common], help="scaffold a new article or page",
+                            description="Create content/articles/<slug>.md (or a page) to edit.")
+    n.add_argument("title", help="the headline")
+    n.add_argument("--page", action="store_true", help="a standalone page in content/pages/")
+    n.add_argument("--section", default="", help="section slug (default: site default)")
+    s = commands.add_parser("serve", parents=[common], help="build, serve and rebuild on change",
+                            description="Build, serve on 127.0.0.1 and rebuild when sources change.")
+    _build_flags(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    return parser
+
+
+def _build_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-ingest", dest="ingest", action="store_false",
+                        help="skip ingesting seeds/ first")
+    parser.add_argument("--drafts", action="store_true", help="include draft: true documents")
+    parser.add_argument("--future", action="store_true", help="include future-dated articles")
+    parser.add_argument("--now", type=_iso_datetime, default=None,
+                        help="reference time for --future and the news sitemap (ISO 8601)")
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=reference_time().tzinfo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    console = Console(args.verbosity)
+    root = args.root.resolve()
+    try:
+        if args.command == "ingest":
+            return _ingest(root, console)
+        if args.command == "new":
+            path = new_document(load_config(root), args.title, page=args.page,
+                                section=args.section, now=reference_time())
+            console.info(f"created {path}")
+            return EXIT_OK
+        options = BuildOptions(ingest=args.ingest, drafts=args.drafts, future=args.future,
+                               now=args.now)
+        if args.command == "serve":
+            from .serve import serve  # imported lazily: the build path never loads tornado
+
+            return serve(root, options, args.host, args.port, console)
+        result = build(root, options)
+    except BuildFailed as failed:
+        console.diagnostics(failed.diagnostics)
+        print(f"build failed: {failed.message}", file=sys.stderr)
+        return EXIT_ERROR
+    except GeneratorError as err:
+        console.error(err)
+        print("build failed; the previous site was left in place", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; the previous site was left in place", file=sys.stderr)
+        return 130
+    return report_build(result, console)
+
+
+def _ingest(root: Path, console: Console) -> int:
+    report = ingest(load_config(root))
+    console.diagnostics(report.diagnostics)
+    console.info(f"ingest: {len(report.written)} written, {report.unchanged} unchanged, "
+                 f"{len(report.kept)} kept (hand-edited), {report.failed} failed")
+    for path in report.written:
+        console.detail(f"  wrote {path}")
+    return EXIT_ERROR if report.failed else EXIT_OK
+
+
+def report_build(result: BuildResult, console: Console) -> int:
+    console.diagnostics(result.diagnostics)
+    stats = result.stats
+    if result.ingest:
+        report = result.ingest
+        console.info(f"ingest: {len(report.written)} written, {report.unchanged} unchanged, "
+                     f"{len(report.kept)} kept, {report.failed} failed")
+    console.info(
+        f"built {stats.pages} pages, {stats.feeds} feeds, {stats.assets} assets, "
+        f"{stats.other} other files ({stats.written} written, {stats.unchanged} unchanged, "
+        f"{stats.removed} removed); {len(result.warnings)} warning(s); "
+        f"{result.seconds:.2f}s")
+    for stage, seconds in stats.timings.items():
+        console.detail(f"  {stage:<14} {seconds * 1000:8.1f} ms")
+    console.info(f"site: {result.output_dir}/index.html")
+    failed = result.ingest.failed if result.ingest else 0
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

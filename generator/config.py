@@ -1,0 +1,313 @@
+"""Config stage: site.toml -> a frozen, validated `SiteConfig`.
+
+Unknown keys, wrong types and impossible values are `ConfigError`s pointing at the key's line in
+site.toml (tomllib only reports syntax errors with a position, so keys are located by a small
+scanner). Never touches anything but the one file it is given.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError, SourceLocation, excerpt
+
+PERMALINK_FIELDS = {"year", "month", "day", "slug", "section"}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    slug: str
+    title: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    rss: bool = True
+    atom: bool = True
+    json: bool = True
+    limit: int = 20
+    full_content: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    root: Path
+    title: str
+    description: str
+    base_url: str
+    language: str = "en"
+    timezone: str = "UTC"
+    permalink: str = "/{year}/{month}/{slug}/"
+    paginate: int = 10
+    default_section: str = "news"
+    sections: tuple[Section, ...] = ()
+    feeds: FeedSettings = field(default_factory=FeedSettings)
+    cname: str = ""
+    output: str = "public"
+    publisher: str = ""
+    logo: str = ""
+    words_per_minute: int = 230
+    related: int = 4
+    search: bool = True
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.root / self.output).resolve()
+
+    @property
+    def path(self) -> Path:
+        return self.root / "site.toml"
+
+    def section(self, slug: str) -> Section:
+        for section in self.sections:
+            if section.slug == slug:
+                return section
+        return Section(slug, slug.replace("-", " ").title(), ())
+
+
+# key -> (expected python type(s), description used in error messages)
+TOP_LEVEL: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "title": (str, "a string"),
+    "description": (str, "a string"),
+    "base_url": (str, "a URL string"),
+    "language": (str, "a language tag such as 'en'"),
+    "timezone": (str, "an IANA time zone such as 'Europe/London'"),
+    "permalink": (str, "a pattern such as '/{year}/{month}/{slug}/'"),
+    "paginate": (int, "a whole number"),
+    "default_section": (str, "a section slug"),
+    "sections": (dict, "a table of sections"),
+    "feeds": (dict, "a table"),
+    "cname": (str, "a domain name"),
+    "output": (str, "a folder name"),
+    "publisher": (str, "a string"),
+    "logo": (str, "a path under layouts/static/"),
+    "words_per_minute": (int, "a whole number"),
+    "related": (int, "a whole number"),
+    "search": (bool, "true or false"),
+}
+FEED_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "rss": (bool, "true or false"),
+    "atom": (bool, "true or false"),
+    "json": (bool, "true or false"),
+    "limit": (int, "a whole number"),
+    "full_content": (bool, "true or false"),
+}
+SECTION_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "title": (str, "a string"),
+    "keywords": (list, "a list of strings"),
+}
+REQUIRED = ("title", "base_url")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def load_config(root: Path) -> SiteConfig:
+    path = root / "site.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "site.toml not found", SourceLocation(path), hint="run newsgen from the project folder, "
+            "or pass --root; `newsgen new-site` style scaffolding is in the README"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError("site.toml is not valid UTF-8", SourceLocation(path),
+                          hint="save the file as UTF-8") from err
+    return parse_config(text, root)
+
+
+def parse_config(text: str, root: Path) -> SiteConfig:
+    path = root / "site.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        line, column = _toml_error_position(str(err))
+        raise ConfigError(
+            f"invalid TOML: {str(err).split(' (at line')[0]}",
+            SourceLocation(path, line, column),
+            hint="check quotes, brackets and '=' on that line",
+            source_lines=excerpt(text, line) if line else (),
+        ) from err
+    locate = _KeyLocator(text, path)
+    _check_table(data, TOP_LEVEL, "", locate)
+    for key in REQUIRED:
+        if key not in data:
+            raise ConfigError(f"missing required key '{key}'", SourceLocation(path, 1),
+                              hint=f"add a line such as {key} = \"...\"")
+    feeds = data.get("feeds", {})
+    _check_table(feeds, FEED_KEYS, "feeds", locate)
+    sections = _parse_sections(data.get("sections", {}), locate)
+    config = SiteConfig(
+        root=root,
+        title=data["title"],
+        description=data.get("description", ""),
+        base_url=_check_base_url(data["base_url"], locate),
+        language=data.get("language", "en"),
+        timezone=_check_timezone(data.get("timezone", "UTC"), locate),
+        permalink=_check_permalink(data.get("permalink", "/{year}/{month}/{slug}/"), locate),
+        paginate=_positive(data, "paginate", 10, locate),
+        default_section=data.get("default_section", "news"),
+        sections=sections,
+        feeds=FeedSettings(**feeds),
+        cname=data.get("cname", ""),
+        output=_check_output(data.get("output", "public"), root, locate),
+        publisher=data.get("publisher", ""),
+        logo=data.get("logo", ""),
+        words_per_minute=_positive(data, "words_per_minute", 230, locate),
+        related=data.get("related", 4),
+        search=data.get("search", True),
+    )
+    if feeds.get("limit", 1) < 1:
+        raise ConfigError("feeds.limit must be at least 1", locate("feeds", "limit"))
+    return config
+
+
+class _KeyLocator:
+    """Finds the line of `key` inside `[table]` by scanning the text (tomllib keeps no positions)."""
+
+    def __init__(self, text: str, path: Path) -> None:
+        self.lines = text.splitlines()
+        self.path = path
+        self.text = text
+
+    def __call__(self, table: str, key: str = "") -> SourceLocation:
+        current = ""
+        for number, raw in enumerate(self.lines, start=1):
+            line = raw.strip()
+            header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", line)
+            if header:
+                current = header.group(1).replace('"', "")
+                if key == "" and current == table:
+                    return SourceLocation(self.path, number)
+                continue
+            match = re.match(r'^"?([A-Za-z0-9_.-]+)"?\s*=', line)
+            if not match:
+                continue
+            dotted = match.group(1)
+            full = f"{current}.{dotted}" if current else dotted
+            wanted = f"{table}.{key}" if table and key else (key or table)
+            if full == wanted or (not key and full.startswith(f"{table}.")):
+                return SourceLocation(self.path, number)
+        return SourceLocation(self.path, 1)
+
+    def excerpt(self, location: SourceLocation) -> tuple[str, ...]:
+        return excerpt(self.text, location.line) if location.line else ()
+
+
+def _check_table(
+    data: dict[str, Any],
+    schema: dict[str, tuple[type | tuple[type, ...], str]],
+    table: str,
+    locate: _KeyLocator,
+) -> None:
+    for key, value in data.items():
+        where = locate(table, key)
+        if key not in schema:
+            close = difflib.get_close_matches(key, list(schema), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(schema)}"
+            name = f"{table}.{key}" if table else key
+            raise ConfigError(f"unknown key '{name}'", where, hint=hint,
+                              source_lines=locate.excerpt(where))
+        expected, description = schema[key]
+        # bool is a subclass of int: `paginate = true` must not pass as a number.
+        wrong_bool = isinstance(value, bool) and expected is not bool
+        if wrong_bool or not isinstance(value, expected):
+            name = f"{table}.{key}" if table else key
+            raise ConfigError(
+                f"'{name}' must be {description}, not {type(value).__name__} {value!r}",
+                where, hint=f"set {name} to {description}", source_lines=locate.excerpt(where))
+
+
+def _parse_sections(data: dict[str, Any], locate: _KeyLocator) -> tuple[Section, ...]:
+    sections = []
+    for slug, table in data.items():
+        where = locate("sections", slug)
+        if not SLUG_RE.match(slug):
+            raise ConfigError(f"section name '{slug}' is not a slug", where,
+                              hint="use lowercase letters, digits and hyphens, e.g. [sections.world]")
+        if not isinstance(table, dict):
+            raise ConfigError(f"sections.{slug} must be a table", where,
+                              hint=f'write [sections.{slug}] with title = "..." below it')
+        _check_table(table, SECTION_KEYS, f"sections.{slug}", locate)
+        keywords = table.get("keywords", [])
+        if not all(isinstance(word, str) for word in keywords):
+            raise ConfigError(f"sections.{slug}.keywords must be a list of strings",
+                              locate(f"sections.{slug}", "keywords"))
+        sections.append(Section(slug, table.get("title", slug.title()), tuple(keywords)))
+    return tuple(sections)
+
+
+def _check_base_url(value: str, locate: _KeyLocator) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"base_url {value!r} is not an absolute http(s) URL", locate("", "base_url"),
+                          hint="write it like https://example.github.io/news/")
+    return value if value.endswith("/") else value + "/"
+
+
+def _check_timezone(value: str, locate: _KeyLocator) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {value!r}", locate("", "timezone"),
+                          hint="use an IANA name such as 'UTC' or 'America/New_York'") from None
+    return value
+
+
+def _check_permalink(value: str, locate: _KeyLocator) -> str:
+    names = set(re.findall(r"{([^{}]*)}", value))
+    problems = []
+    if not value.startswith("/") or not value.endswith("/"):
+        problems.append("it must start and end with '/'")
+    if "slug" not in names:
+        problems.append("it must contain {slug}")
+    if names - PERMALINK_FIELDS:
+        problems.append(f"unknown field(s) {', '.join(sorted(names - PERMALINK_FIELDS))}")
+    if ".." in value or "\\" in value or "//" in value:
+        problems.append("it must not contain '..', '\\' or '//'")
+    if problems:
+        raise ConfigError(f"bad permalink pattern {value!r}: {'; '.join(problems)}",
+                          locate("", "permalink"),
+                          hint=f"use fields {{{'}, {'.join(sorted(PERMALINK_FIELDS))}}}")
+    return value
+
+
+def _check_output(value: str, root: Path, locate: _KeyLocator) -> str:
+    target = (root / value).resolve()
+    project = root.resolve()
+    dangerous = (
+        target == project
+        or target in project.parents
+        or not target.is_relative_to(project)
+        or (target / "content").exists()
+        or (target / "site.toml").exists()
+        or target.name in ("content", "layouts", "seeds", "generator", "tests", ".git")
+    )
+    if dangerous:
+        raise ConfigError(f"refusing output folder {value!r}: the build replaces it entirely",
+                          locate("", "output"),
+                          hint="use a dedicated folder inside the project, such as 'public'")
+    return value
+
+
+def _positive(data: dict[str, Any], key: str, default: int, locate: _KeyLocator) -> int:
+    value = data.get(key, default)
+    if value < 1:
+        raise ConfigError(f"'{key}' must be at least 1", locate("", key))
+    return int(value)
+
+
+def _toml_error_position(message: str) -> tuple[int | None, int | None]:
+    match = re.search(r"at line (\d+), column (\d+)", message)
+    return (int(match.group(1)), int(match.group(2))) if match else (None, None)

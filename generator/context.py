@@ -1,0 +1,228 @@
+"""Template context: the documented template variables, built in one place from the model.
+
+Templates see plain view objects (`site`, `page`, `article`, `articles`, `pagination`, ...) and
+never the raw model, so the layouts' contract is this file. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
+
+from .config import SiteConfig
+from .model import Entry, RenderJob, Site, Taxonomy
+from .routes import FEED_FILES
+from .urls import Urls, paginated
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    name: str
+    url: str
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    key: str
+    kind: str
+    title: str
+    summary: str
+    url: str
+    abs_url: str
+    date: datetime
+    updated: datetime
+    section: Link | None
+    authors: tuple[Link, ...]
+    tags: tuple[Link, ...]
+    image: str
+    image_alt: str
+    image_caption: str
+    image_credit: str
+    dateline: str
+    reading_minutes: int
+    word_count: int
+    html: Markup
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ContextBuilder:
+    """Makes template contexts for jobs; caches article views (they are immutable)."""
+
+    def __init__(self, site: Site, config: SiteConfig, asset_url: Any) -> None:
+        self.site = site
+        self.config = config
+        self.urls = Urls(config.base_url, config.permalink)
+        self._views: dict[str, ArticleView] = {}
+        self._asset_url = asset_url
+        self.site_view = self._site_view()
+
+    def _site_view(self) -> dict[str, Any]:
+        config, urls = self.config, self.urls
+        return {
+            "title": config.title,
+            "description": config.description,
+            "language": config.language,
+            "base_url": config.base_url,
+            "url": urls.rel("/"),
+            "publisher": config.publisher or config.title,
+            "logo": self._asset_url(config.logo) if config.logo else "",
+            "sections": tuple(Link(s.name, urls.rel(f"/section/{s.slug}/"), len(s.keys))
+                              for s in self.site.sections),
+            "feeds": {fmt: urls.rel(f"/{name}") for fmt, name in FEED_FILES
+                      if getattr(config.feeds, fmt)},
+            "search": config.search,
+            "search_url": urls.rel("/search/"),
+            "tags_url": urls.rel("/tags/"),
+            "authors_url": urls.rel("/authors/"),
+            "archive_url": urls.rel("/archive/"),
+            "pages": tuple(Link(self.site.entry(k).doc.meta.title, self.site.entry(k).url)
+                           for k in self.site.pages),
+        }
+
+    def view(self, key: str) -> ArticleView:
+        cached = self._views.get(key)
+        if cached is None:
+            cached = self._views[key] = self._make_view(self.site.entry(key))
+        return cached
+
+    def _make_view(self, entry: Entry) -> ArticleView:
+        meta, urls = entry.doc.meta, self.urls
+        section = None
+        if entry.section:
+            section = Link(self.config.section(entry.section).title,
+                           urls.rel(f"/section/{entry.section}/"))
+        return ArticleView(
+            key=entry.doc.key, kind=entry.doc.kind, title=meta.title, summary=meta.summary,
+            url=entry.url, abs_url=urls.origin + entry.url, date=entry.date,
+            updated=entry.updated, section=section,
+            authors=tuple(Link(n, urls.rel(f"/authors/{s}/"))
+                          for n, s in zip(meta.authors, entry.author_slugs)),
+            tags=tuple(Link(n, urls.rel(f"/tags/{s}/")) for n, s in zip(meta.tags, entry.tag_slugs)),
+            image=self._asset_url(meta.image) if meta.image else "",
+            image_alt=meta.image_alt, image_caption=meta.image_caption,
+            image_credit=meta.image_credit, dateline=meta.dateline,
+            reading_minutes=entry.doc.reading_minutes, word_count=entry.doc.word_count,
+            html=Markup(entry.doc.html), extra=dict(meta.extra),
+        )
+
+    def context(self, job: RenderJob) -> dict[str, Any]:
+        page: dict[str, Any] = {
+            "kind": job.kind, "url": job.url, "canonical": self.urls.origin + job.url,
+            "title": self.config.title, "description": self.config.description,
+            "image": "", "og_type": "website", "feeds": self.site_view["feeds"],
+        }
+        ctx: dict[str, Any] = {"site": self.site_view, "page": page}
+        key = job.param("key")
+        if key:
+            article = self.view(key)
+            ctx["article"] = article
+            page.update(title=article.title, description=article.summary or self.config.description,
+                        image=self.urls.origin + article.image if article.image else "",
+                        og_type="article")
+            ctx["previous"] = self._maybe(self.site.previous.get(key))
+            ctx["next"] = self._maybe(self.site.next.get(key))
+            ctx["related"] = tuple(self.view(k) for k in self.site.related.get(key, ()))
+            ctx["jsonld"] = self.jsonld(article) if article.kind == "article" else ""
+        keys = job.param("keys")
+        if keys is not None:
+            ctx["articles"] = tuple(self.view(k) for k in keys)
+            ctx["pagination"] = self._pagination(job)
+        self._add_kind_specific(job, ctx, page)
+        return ctx
+
+    def _maybe(self, key: str | None) -> ArticleView | None:
+        return self.view(key) if key else None
+
+    def _pagination(self, job: RenderJob) -> dict[str, Any]:
+        number, total, base = job.param("page"), job.param("pages"), job.param("base_path")
+        url = lambda n: self.urls.rel(paginated(base, n))  # noqa: E731
+        return {
+            "page": number, "pages": total,
+            "prev_url": url(number - 1) if number > 1 else "",
+            "next_url": url(number + 1) if number < total else "",
+            "urls": tuple(url(n) for n in range(1, total + 1)),
+        }
+
+    def _add_kind_specific(self, job: RenderJob, ctx: dict[str, Any], page: dict[str, Any]) -> None:
+        kind, site = job.kind, self.site
+        groups = {"section": site.sections, "tag": site.tags, "author": site.authors}
+        prefix = {"section": "/section/", "tag": "/tags/", "author": "/authors/"}
+        if kind in groups:
+            group = next(g for g in groups[kind] if g.slug == job.param("slug"))
+            ctx["taxonomy"] = Link(group.name, self.urls.rel(f"{prefix[kind]}{group.slug}/"),
+                                   len(group.keys))
+            label = {"section": "", "tag": "Tag: ", "author": "Articles by "}[kind]
+            page["title"] = f"{label}{group.name}"
+            page["description"] = f"{label}{group.name} — {len(group.keys)} articles"
+            if kind == "section":
+                page["feeds"] = {fmt: self.urls.rel(f"/section/{group.slug}/{name}")
+                                 for fmt, name in FEED_FILES if getattr(self.config.feeds, fmt)}
+        elif kind in ("tags", "authors"):
+            page["title"] = kind.title()
+            path = prefix[kind[:-1]]
+            ctx["groups"] = self._links(groups[kind[:-1]], path)
+        elif kind.startswith("archive"):
+            self._archive(job, ctx, page)
+        elif kind == "404":
+            page["title"] = "Page not found"
+        elif kind == "search":
+            page["title"] = "Search"
+        if job.param("page", 1) > 1:
+            page["title"] += f" — page {job.param('page')}"
+
+    def _links(self, groups: tuple[Taxonomy, ...], prefix: str) -> tuple[Link, ...]:
+        return tuple(Link(g.name, self.urls.rel(f"{prefix}{g.slug}/"), len(g.keys)) for g in groups)
+
+    def _archive(self, job: RenderJob, ctx: dict[str, Any], page: dict[str, Any]) -> None:
+        years = sorted(self.site.years, key=lambda y: y.slug, reverse=True)
+        months = sorted(self.site.months, key=lambda m: m.slug, reverse=True)
+        ctx["years"] = self._links(tuple(years), "/archive/")
+        if job.kind == "archive":
+            page["title"] = "Archive"
+            ctx["months"] = self._links(tuple(months), "/archive/")
+        elif job.kind == "archive-year":
+            year = job.param("year")
+            page["title"] = f"Archive: {year}"
+            ctx["months"] = self._links(tuple(m for m in months if m.slug.startswith(year)),
+                                        "/archive/")
+        else:
+            month = next(m for m in self.site.months if m.slug == job.param("month"))
+            page["title"] = f"Archive: {month.name}"
+            ctx["articles"] = tuple(self.view(k) for k in month.keys)
+
+    def jsonld(self, article: ArticleView) -> Markup:
+        data = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": article.title[:110],
+            "description": article.summary,
+            "datePublished": article.date.isoformat(),
+            "dateModified": article.updated.isoformat(),
+            "author": [{"@type": "Person", "name": a.name, "url": self.urls.origin + a.url}
+                       for a in article.authors] or [{"@type": "Organization",
+                                                     "name": self.site_view["publisher"]}],
+            "publisher": {"@type": "Organization", "name": self.site_view["publisher"],
+                          "logo": {"@type": "ImageObject",
+                                   "url": self.urls.origin + (self.site_view["logo"]
+                                                              or self.urls.rel("/"))}},
+            "mainEntityOfPage": {"@type": "WebPage", "@id": article.abs_url},
+            "articleSection": article.section.name if article.section else "",
+            "keywords": [t.name for t in article.tags],
+            "wordCount": article.word_count,
+        }
+        if article.image:
+            data["image"] = [self.urls.origin + article.image]
+        return script_json(data)
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe to place inside <script>: '<', '>' and '&' escaped so '</script>' cannot close it."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=False, indent=None)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)

@@ -1,0 +1,151 @@
+"""Enrich stage: a `Seed` → its tags (recurring proper nouns) and its section (keyword score).
+
+Pure and deterministic: the same seed always gives the same tags in the same order. Never reads
+files or configuration itself and never changes the seed.
+
+Tag rule: the headline, standfirst and body paragraphs are scanned for maximal runs of
+capitalised words ("Islamic State", "NATO", "U.S."), which may contain up to two lowercase
+connectors ("of", "the", "de", …) as in "Joint Chiefs of Staff"; a run stops at punctuation,
+after a possessive ("Dunford’s" counts as "Dunford") and after an abbreviation's full stop.
+Common capitalised words (sentence openers such as "The", "There", "According", and month and
+weekday names) are trimmed off both ends of a run. Runs are counted case-insensitively, ignoring
+full stops ("US" = "U.S."); a multi-word run also counts once for its last word when that word
+recurs on its own ("General Joseph Dunford" counts for "Dunford"). Runs seen at least twice are
+tags, most frequent first, ties in order of first appearance, shown in their most frequent form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from .seed import Seed
+
+# An acronym with full stops ("U.S.", "U.N.") or a word with inner hyphens and apostrophes.
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w'’\-]*")
+_CONNECTORS = frozenset({"of", "the", "de", "del", "da", "di", "du", "la", "le", "van", "von"})
+_MAX_CONNECTORS = 2
+_APOSTROPHE = re.compile("['’]")
+# Capitalised only because they open a sentence, or never names of their own.
+_STOPWORDS = frozenset(
+    word.casefold()
+    for word in (
+        "A", "An", "The", "He", "She", "It", "We", "They", "I", "You", "Us", "His", "Her", "Its",
+        "Our", "Their", "My", "Your", "This", "That", "These", "Those", "There", "Here", "What",
+        "When", "Where", "Which", "Who", "Whom", "Whose", "Why", "How", "If", "In", "On", "At", "By",
+        "For", "From", "To", "Of", "With", "Without", "Into", "Over", "Under", "After", "Before",
+        "During", "While", "Since", "Until", "As", "But", "And", "Or", "Nor", "So", "Yet", "Also",
+        "Still", "Then", "Now", "Not", "No", "Yes", "Some", "Many", "Most", "More", "All", "Any",
+        "Each", "Every", "Other", "Such", "Both", "Few", "One", "Two", "Three", "According",
+        "Meanwhile", "However", "Although", "Though", "Because", "Despite", "Instead", "Last", "Next",
+        "First", "Let", "Mr", "Mrs", "Ms", "Dr", "Is", "Was", "Are", "Were", "Be", "Been", "Has",
+        "Have", "Had", "Do", "Does", "Did", "Will", "Would", "Can", "Could", "May", "Might", "Should",
+        "Must", "Today", "Yesterday", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday",
+        "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "June", "July",
+        "August", "September", "October", "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun",
+        "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"
+    )
+)
+_MIN_COUNT = 2
+
+
+def derive_tags(seed: Seed, max_tags: int = 5) -> tuple[str, ...]:
+    """Recurring proper nouns of `seed`, most frequent first (see the module docstring)."""
+    counts: dict[str, int] = {}  # insertion order = order of first appearance
+    forms: dict[str, dict[str, int]] = {}  # key → surface form → count, in order of appearance
+    for text in _texts(seed):
+        for run in _runs(text):
+            display = " ".join(run)
+            key = _tag_key(display)
+            counts[key] = counts.get(key, 0) + 1
+            spellings = forms.setdefault(key, {})
+            spellings[display] = spellings.get(display, 0) + 1
+    scores = dict(counts)
+    for key, count in counts.items():
+        last = key.rpartition(" ")[2]
+        if last != key and counts.get(last, 0) >= _MIN_COUNT:
+            scores[last] += count
+    order = {key: position for position, key in enumerate(counts)}
+    chosen = sorted((key for key, score in scores.items() if score >= _MIN_COUNT),
+                    key=lambda key: (-scores[key], order[key]))
+    # max() keeps the first of equally frequent spellings: dicts iterate in insertion order.
+    return tuple(max(forms[key].items(), key=lambda item: item[1])[0]
+                 for key in chosen[:max(max_tags, 0)])
+
+
+def pick_section(seed: Seed, sections: Sequence[tuple[str, Sequence[str]]], default: str) -> str:
+    """The section whose keywords occur most often as whole words; first listed wins ties."""
+    text = "\n".join(_texts(seed))
+    best, best_score = default, 0
+    for name, keywords in sections:
+        # A bare string is a Sequence[str] of letters; read it as one keyword instead.
+        words = (keywords,) if isinstance(keywords, str) else keywords
+        score = sum(_occurrences(keyword, text) for keyword in words)
+        if score > best_score:
+            best, best_score = name, score
+    return best
+
+
+def _texts(seed: Seed) -> tuple[str, ...]:
+    return tuple(text for text in (seed.headline, seed.standfirst, *seed.paragraphs) if text)
+
+
+def _occurrences(keyword: str, text: str) -> int:
+    parts = keyword.split()
+    if not parts:
+        return 0
+    # Whole words only ("war" is not in "award"); inner spaces of a keyword match any spacing.
+    pattern = r"(?<!\w)" + r"\s+".join(re.escape(part) for part in parts) + r"(?!\w)"
+    return sum(1 for _ in re.finditer(pattern, text, re.IGNORECASE))
+
+
+def _tag_key(display: str) -> str:
+    return display.casefold().replace(".", "")
+
+
+def _runs(text: str) -> Iterator[tuple[str, ...]]:
+    """Maximal runs of capitalised words in `text`, trimmed of stopwords."""
+    run: list[str] = []
+    pending: list[str] = []  # connectors kept only if another capitalised word follows
+    last_end = 0
+    closed = True  # the previous token ended a run (possessive or final full stop)
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if closed or not text[last_end : match.start()].isspace():
+            yield from _trimmed(run)
+            run, pending = [], []
+        last_end = match.end()
+        word = _strip_possessive(token)
+        if word[0].isupper():
+            run += [*pending, word]
+            pending = []
+        elif run and word in _CONNECTORS and len(pending) < _MAX_CONNECTORS:
+            pending.append(word)
+        else:
+            yield from _trimmed(run)
+            run, pending = [], []
+        closed = word != token or token.endswith(".")
+    yield from _trimmed(run)
+
+
+def _strip_possessive(token: str) -> str:
+    for suffix in ("’s", "'s", "’", "'"):
+        if token.endswith(suffix) and len(token) > len(suffix):
+            return token[: -len(suffix)]
+    return token
+
+
+def _trimmed(run: list[str]) -> Iterator[tuple[str, ...]]:
+    start, end = 0, len(run)
+    while start < end and _is_edge_junk(run[start]):
+        start += 1
+    while end > start and _is_edge_junk(run[end - 1]):
+        end -= 1
+    if start < end:
+        yield tuple(run[start:end])
+
+
+def _is_edge_junk(word: str) -> bool:
+    # "We’re" and "There’s" are stopwords with a contraction attached.
+    stem = _APOSTROPHE.split(word, maxsplit=1)[0]
+    return stem.casefold() in _STOPWORDS or not word[0].isupper()

@@ -1,0 +1,204 @@
+"""Ingest stage: seeds/*.txt -> content/articles/<slug>.md (front matter + escaped Markdown).
+
+The only writer into content/. Idempotent: an unchanged seed writes nothing; a changed seed
+regenerates its article unless the Markdown was edited by hand since ingest (detected with the
+`ingest_checksum` it carries), in which case the file is kept and a warning names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from .config import SiteConfig
+from .enrich import derive_tags, pick_section
+from .errors import Diagnostic, GeneratorError, IngestError, SourceLocation
+from .markup import escape_paragraph
+from .seed import Seed, parse_seed
+from .urls import slugify
+
+CHECKSUM_LINE = re.compile(r"^ingest_checksum: .*\n", re.MULTILINE)
+SEED_ID = re.compile(r"^\d+_([0-9a-f]{16})$")
+
+
+@dataclass(slots=True)
+class IngestReport:
+    written: list[Path] = field(default_factory=list)
+    unchanged: int = 0
+    kept: list[Path] = field(default_factory=list)
+    failed: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Existing:
+    path: Path
+    metadata: dict[str, Any]
+    hand_edited: bool
+
+
+def ingest(config: SiteConfig) -> IngestReport:
+    root = config.root
+    seeds = sorted(p for p in (root / "seeds").glob("*.txt") if p.is_file())
+    articles = root / "content" / "articles"
+    existing = _existing_articles(articles, root)
+    taken = {p.stem for p in articles.glob("*.md")}
+    report = IngestReport()
+    git_dates: dict[str, datetime] | None = None
+    for seed_path in seeds:
+        relative = seed_path.relative_to(root)
+        try:
+            raw = seed_path.read_bytes()
+        except OSError as err:
+            report.failed += 1
+            report.diagnostics.append(Diagnostic(
+                "error", f"cannot read seed: {err.strerror}", SourceLocation(relative),
+                "check the file's permissions")); continue
+        sha = hashlib.sha256(raw).hexdigest()
+        old = existing.get(relative.as_posix())
+        if old and old.metadata.get("source_sha256") == sha:
+            report.unchanged += 1
+            continue
+        if old and old.hand_edited:
+            report.kept.append(old.path)
+            report.diagnostics.append(Diagnostic(
+                "warning", f"seed changed but {old.path} was edited by hand; kept it",
+                SourceLocation(old.path), f"delete {old.path} to regenerate it from {relative}"))
+            continue
+        try:
+            seed = parse_seed(raw, relative)
+        except GeneratorError as err:
+            report.failed += 1
+            report.diagnostics.append(err.diagnostic())
+            continue
+        report.diagnostics.extend(seed.warnings)
+        if seed.date is None and (old is None or not old.metadata.get("date")) and git_dates is None:
+            git_dates = _git_added_dates(root)
+        date = _article_date(seed, old, seed_path, relative, config, git_dates or {})
+        slug = old.path.stem if old else _free_slug(seed, seed_path, taken)
+        taken.add(slug)
+        target = articles / f"{slug}.md"
+        _write_atomic(target, article_text(seed, slug, date, sha, relative, config))
+        report.written.append(target.relative_to(root))
+    return report
+
+
+def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
+                 config: SiteConfig) -> str:
+    metadata: dict[str, Any] = {
+        "title": seed.headline,
+        "slug": slug,
+        "date": date.isoformat(),
+        "summary": seed.standfirst or "",
+        "authors": list(seed.authors),
+        "section": pick_section(seed, [(s.slug, s.keywords) for s in config.sections],
+                                config.default_section),
+        "tags": list(derive_tags(seed)),
+        "image_credit": seed.image_credit or "",
+    }
+    if seed.image_caption:
+        metadata["image_caption"] = seed.image_caption
+    if seed.dateline:
+        metadata["dateline"] = seed.dateline
+    metadata["source"] = source.as_posix()
+    metadata["source_sha256"] = sha
+    body = "\n\n".join(escape_paragraph(p) for p in seed.paragraphs)
+    post = frontmatter.Post(body, **metadata)
+    text = frontmatter.dumps(post, sort_keys=False, width=10_000) + "\n"
+    checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text.replace("\n---\n", f"\ningest_checksum: {checksum}\n---\n", 1)
+
+
+def is_hand_edited(text: str) -> bool:
+    match = CHECKSUM_LINE.search(text)
+    if not match:
+        return True  # no checksum: written by a person, never ours to overwrite
+    recorded = match.group(0).split(":", 1)[1].strip()
+    without = text[: match.start()] + text[match.end():]
+    return hashlib.sha256(without.encode("utf-8")).hexdigest() != recorded
+
+
+def _existing_articles(articles: Path, root: Path) -> dict[str, _Existing]:
+    found: dict[str, _Existing] = {}
+    for path in sorted(articles.glob("*.md")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            metadata = frontmatter.loads(text).metadata
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # the load stage reports broken files with their line
+        source = metadata.get("source")
+        if isinstance(source, str) and source:
+            found[source] = _Existing(path.relative_to(root), metadata, is_hand_edited(text))
+    return found
+
+
+def _free_slug(seed: Seed, seed_path: Path, taken: set[str]) -> str:
+    slug = slugify(seed.headline)
+    if slug in taken:
+        match = SEED_ID.match(seed_path.stem)
+        slug = f"{slug}-{match.group(1)[:8] if match else slugify(seed_path.stem)}"
+    base, n = slug, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: Path,
+                  config: SiteConfig, git_dates: dict[str, datetime]) -> datetime:
+    tz = config.tz
+    if seed.date is not None:
+        return seed.date.replace(tzinfo=tz) if seed.date.tzinfo is None else seed.date
+    if old and old.metadata.get("date"):
+        previous = old.metadata["date"]
+        if isinstance(previous, datetime):
+            return previous if previous.tzinfo else previous.replace(tzinfo=tz)
+        try:
+            return datetime.fromisoformat(str(previous))
+        except ValueError:
+            pass
+    added = git_dates.get(relative.as_posix())
+    if added is not None:
+        return added.astimezone(tz)
+    mtime = datetime.fromtimestamp(seed_path.stat().st_mtime, tz=timezone.utc)
+    return mtime.replace(microsecond=0).astimezone(tz)
+
+
+def _git_added_dates(root: Path) -> dict[str, datetime]:
+    """seed path -> date of the commit that first added it, from one `git log` call."""
+    try:
+        result = subprocess.run(
+            ["git", "log", "--diff-filter=A", "--format=@%cI", "--name-only", "--", "seeds"],
+            cwd=root, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    if result.returncode != 0:
+        return {}
+    dates: dict[str, datetime] = {}
+    current: datetime | None = None
+    for line in result.stdout.splitlines():
+        if line.startswith("@"):
+            current = datetime.fromisoformat(line[1:])
+        elif line and current is not None:
+            dates[line] = current  # log is newest first: the last assignment is the first add
+    return dates
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)
+
+
+def raise_if_failed(report: IngestReport) -> None:
+    if report.failed:
+        raise IngestError(f"{report.failed} seed(s) could not be ingested")

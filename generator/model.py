@@ -1,0 +1,133 @@
+"""The data model shared by the build stages; no I/O here.
+
+Three layers are kept apart for every document: what the file *is* (path, hash), what the author
+*wrote* (validated front matter, free keys in `extra`) and what we *computed* (url, html, reading
+time). Objects refer to each other by key (the document's source path), not by reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+DocumentKind = Literal["article", "page"]
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMatter:
+    """What the author wrote, validated."""
+
+    title: str
+    date: datetime | None
+    updated: datetime | None = None
+    slug: str = ""
+    summary: str = ""
+    authors: tuple[str, ...] = ()
+    section: str = ""
+    tags: tuple[str, ...] = ()
+    image: str = ""
+    image_alt: str = ""
+    image_caption: str = ""
+    image_credit: str = ""
+    dateline: str = ""
+    draft: bool = False
+    source: str = ""
+    layout: str = ""
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One Markdown file in content/, parsed and rendered to HTML (not yet placed in a page)."""
+
+    path: Path  # relative to the project root, e.g. content/articles/x.md
+    kind: DocumentKind
+    sha256: str
+    meta: FrontMatter
+    slug: str
+    html: str
+    word_count: int
+    reading_minutes: int
+
+    @property
+    def key(self) -> str:
+        return self.path.as_posix()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A published document with everything the index computed for it."""
+
+    doc: Document
+    url: str  # site-relative with the base path, e.g. /news/2016/04/slug/
+    output: str  # file inside public/, e.g. 2016/04/slug/index.html
+    date: datetime  # aware, in the site time zone
+    updated: datetime
+    section: str
+    tag_slugs: tuple[str, ...]
+    author_slugs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    """A section, tag, author or archive bucket: its name, URL slug and newest-first entry keys."""
+
+    slug: str
+    name: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Everything gathered and indexed; rendering needs nothing else."""
+
+    entries: dict[str, Entry]  # key -> entry, articles and pages
+    articles: tuple[str, ...]  # keys, newest first
+    pages: tuple[str, ...]
+    sections: tuple[Taxonomy, ...]
+    tags: tuple[Taxonomy, ...]
+    authors: tuple[Taxonomy, ...]
+    years: tuple[Taxonomy, ...]  # slug "2016"
+    months: tuple[Taxonomy, ...]  # slug "2016/04"
+    previous: dict[str, str]  # key -> older neighbour key
+    next: dict[str, str]  # key -> newer neighbour key
+    related: dict[str, tuple[str, ...]]
+
+    def entry(self, key: str) -> Entry:
+        return self.entries[key]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """One file to produce: which template, which page kind, and the content keys it shows."""
+
+    output: str  # path inside public/
+    url: str
+    kind: str  # front, article, page, section, tag, author, tags, authors, archive, ...
+    template: str  # layout name, or "" for non-template outputs (feeds, sitemaps)
+    params: tuple[tuple[str, Any], ...] = ()
+    depends_on: tuple[str, ...] = ()  # entry keys whose content appears on the page
+    source: str = ""  # what produced this route, for collision messages
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return dict(self.params).get(name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    path: str  # posix path inside public/
+    data: bytes
+
+
+@dataclass(slots=True)
+class BuildStats:
+    pages: int = 0
+    feeds: int = 0
+    assets: int = 0
+    other: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)

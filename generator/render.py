@@ -1,0 +1,98 @@
+"""Render stage: `RenderJob` -> `Output(path, bytes)`; never touches the disk.
+
+One `Renderer` per process holds the Jinja environment (templates compile once) and the
+context builder (article views are made once and shared by every listing that shows them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import SiteConfig
+from .context import ContextBuilder
+from .errors import TemplateError, SourceLocation
+from .feeds import atom, json_feed, rss
+from .model import Output, RenderJob, Site
+from .sitemap import news_sitemap, robots, sitemap
+from .templates import make_environment, render_template, template_closure
+from .urls import Urls
+
+
+class Renderer:
+    def __init__(self, site: Site, config: SiteConfig, manifest: dict[str, str],
+                 now: datetime) -> None:
+        self.site = site
+        self.config = config
+        self.now = now
+        self.urls = Urls(config.base_url, config.permalink)
+        self.layouts = config.root / "layouts"
+        self.manifest = manifest
+        self.env = make_environment(self.layouts, {
+            "asset_url": self.asset_url,
+            "url_for": self.urls.rel,
+            "abs_url": self.urls.absolute,
+        })
+        self.contexts = ContextBuilder(site, config, self.asset_url)
+
+    def asset_url(self, name: str) -> str:
+        """URL of a static file by its name under layouts/static/ (fingerprinted) or content/."""
+        target = self.manifest.get(name)
+        if target is None:
+            raise TemplateError(f"unknown asset {name!r}", SourceLocation(Path("layouts/static")),
+                                hint=f"add layouts/static/{name}, or fix the name")
+        return self.urls.rel(target)
+
+    def render(self, job: RenderJob) -> Output:
+        if job.template:
+            context = self.contexts.context(job)
+            html = render_template(self.env, job.template, context, self.layouts)
+            return Output(job.output, html.encode("utf-8"))
+        return Output(job.output, self._render_data(job))
+
+    def templates_used(self, template: str) -> set[str]:
+        return template_closure(self.env, template)
+
+    def _render_data(self, job: RenderJob) -> bytes:
+        config, urls = self.config, self.urls
+        if job.kind.startswith("feed-"):
+            return self._feed(job)
+        if job.kind == "sitemap":
+            return sitemap(self._sitemap_urls())
+        if job.kind == "news-sitemap":
+            views = [self.contexts.view(k) for k in self.site.articles[:2000]]
+            return news_sitemap(views, self.now, config.publisher or config.title,
+                                config.language)
+        if job.kind == "robots":
+            return robots([urls.absolute("/sitemap.xml"), urls.absolute("/news-sitemap.xml")])
+        raise ValueError(f"no renderer for {job.kind}")
+
+    def _feed(self, job: RenderJob) -> bytes:
+        config, urls = self.config, self.urls
+        section = job.param("section")
+        items = [self.contexts.view(k) for k in job.param("keys")]
+        title = config.title + (f" — {config.section(section).title}" if section else "")
+        home = urls.absolute(f"/section/{section}/" if section else "/")
+        self_url = urls.origin + job.url
+        full = config.feeds.full_content
+        fmt = job.kind.removeprefix("feed-")
+        args: tuple[Any, ...]
+        if fmt == "atom":
+            return atom(title, config.description, home, self_url,
+                        config.publisher or config.title, items, full)
+        args = (title, config.description, home, self_url, config.language, items, full)
+        return rss(*args) if fmt == "rss" else json_feed(*args)
+
+    def _sitemap_urls(self) -> list[tuple[str, datetime | None]]:
+        site, origin = self.site, self.urls.origin
+        newest = site.entry(site.articles[0]).updated if site.articles else None
+        urls: list[tuple[str, datetime | None]] = [(self.urls.absolute("/"), newest)]
+        for section in site.sections:
+            urls.append((self.urls.absolute(f"/section/{section.slug}/"),
+                         site.entry(section.keys[0]).updated))
+        for key in site.articles + site.pages:
+            entry = site.entry(key)
+            urls.append((origin + entry.url, entry.updated if entry.doc.kind == "article"
+                         else entry.doc.meta.updated or entry.doc.meta.date))
+        return urls

@@ -1,0 +1,105 @@
+"""Plan stage: `Site` -> `RenderJob`s, one per file to write, with the content keys each shows.
+
+Every output path is produced here through `urls.output_path`, and two jobs writing the same file
+are a `RouteError` naming both sources (never a silent overwrite). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+from .config import SiteConfig
+from .errors import RouteError
+from .model import RenderJob, Site, Taxonomy
+from .urls import Urls, output_path, paginated
+
+FEED_FILES = (("rss", "feed.xml"), ("atom", "atom.xml"), ("json", "feed.json"))
+
+
+def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
+    urls = Urls(config.base_url, config.permalink)
+    jobs: list[RenderJob] = []
+    jobs += _listing("/", "front", "index.html", site.articles, config.paginate, urls,
+                     source="front page")
+    for key in site.articles + site.pages:
+        entry = site.entry(key)
+        kind = "article" if entry.doc.kind == "article" else "page"
+        template = entry.doc.meta.layout or f"{kind}.html"
+        neighbours = tuple(k for k in (site.previous.get(key), site.next.get(key)) if k)
+        jobs.append(RenderJob(entry.output, entry.url, kind, template, (("key", key),),
+                              (key, *neighbours, *site.related.get(key, ())), source=key))
+    for kind, prefix, groups in (("section", "/section/", site.sections),
+                                 ("tag", "/tags/", site.tags),
+                                 ("author", "/authors/", site.authors)):
+        for group in groups:
+            jobs += _listing(f"{prefix}{group.slug}/", kind, f"{kind}.html", group.keys,
+                             config.paginate, urls, source=f"{kind} {group.slug}",
+                             extra=(("slug", group.slug),))
+    jobs.append(_job("/tags/", "tags", "tags.html", urls, depends=_all(site.tags)))
+    jobs.append(_job("/authors/", "authors", "authors.html", urls, depends=_all(site.authors)))
+    jobs += _archives(site, urls)
+    jobs.append(_job("/404.html", "404", "404.html", urls))
+    jobs.append(_job("/search/", "search", "search.html", urls))
+    jobs += _feeds(site, config, urls)
+    jobs.append(_job("/sitemap.xml", "sitemap", "", urls, depends=site.articles + site.pages))
+    jobs.append(_job("/news-sitemap.xml", "news-sitemap", "", urls, depends=site.articles))
+    jobs.append(_job("/robots.txt", "robots", "", urls))
+    check_unique(jobs)
+    return jobs
+
+
+def _job(path: str, kind: str, template: str, urls: Urls, *, depends: Sequence[str] = (),
+         params: tuple[tuple[str, object], ...] = ()) -> RenderJob:
+    return RenderJob(output_path(path), urls.rel(path), kind, template, params, tuple(depends),
+                     source=f"{kind} page")
+
+
+def _all(groups: Sequence[Taxonomy]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(key for group in groups for key in group.keys))
+
+
+def _listing(path: str, kind: str, template: str, keys: Sequence[str], per_page: int, urls: Urls,
+             *, source: str, extra: tuple[tuple[str, object], ...] = ()) -> list[RenderJob]:
+    total = max(1, math.ceil(len(keys) / per_page))
+    jobs = []
+    for number in range(1, total + 1):
+        page_keys = tuple(keys[(number - 1) * per_page: number * per_page])
+        page_path = paginated(path, number)
+        params = (*extra, ("keys", page_keys), ("page", number), ("pages", total),
+                  ("base_path", path))
+        jobs.append(RenderJob(output_path(page_path), urls.rel(page_path), kind, template,
+                              params, page_keys, source=source))
+    return jobs
+
+
+def _archives(site: Site, urls: Urls) -> Iterator[RenderJob]:
+    yield _job("/archive/", "archive", "archive.html", urls, depends=site.articles)
+    for year in site.years:
+        yield _job(f"/archive/{year.slug}/", "archive-year", "archive_year.html", urls,
+                   depends=year.keys, params=(("year", year.slug),))
+    for month in site.months:
+        yield _job(f"/archive/{month.slug}/", "archive-month", "archive_month.html", urls,
+                   depends=month.keys, params=(("month", month.slug),))
+
+
+def _feeds(site: Site, config: SiteConfig, urls: Urls) -> Iterator[RenderJob]:
+    limit = config.feeds.limit
+    enabled = [(fmt, name) for fmt, name in FEED_FILES if getattr(config.feeds, fmt)]
+    scopes = [("", site.articles)] + [(s.slug, s.keys) for s in site.sections]
+    for section, keys in scopes:
+        prefix = f"/section/{section}/" if section else "/"
+        for fmt, name in enabled:
+            yield _job(f"{prefix}{name}", f"feed-{fmt}", "", urls, depends=keys[:limit],
+                       params=(("section", section), ("keys", tuple(keys[:limit]))))
+
+
+def check_unique(jobs: Sequence[RenderJob]) -> None:
+    seen: dict[str, RenderJob] = {}
+    for job in jobs:
+        if job.output in seen:
+            raise RouteError(
+                f"two pages write {job.output}: {seen[job.output].source} and {job.source}",
+                hint="change the slug of one of them (sections, tags and pages share URL space)",
+            )
+        seen[job.output] = job

@@ -1,0 +1,473 @@
+"""Seed stage: the raw bytes of one seed file → a `Seed` (headline, standfirst, photo credit and
+caption, byline, dateline, date, body paragraphs) plus a warning for every fallback taken.
+
+Pure: never touches the disk, never escapes or rewrites the news text, never raises anything
+but `IngestError`.
+"""
+
+# How a seed is read (the README copies these rules):
+# - Decoding: a UTF-8 BOM is dropped; UTF-8 is tried first, then Windows-1252, then Latin-1
+#   (with a warning). NUL bytes or more than 10% control bytes mean "not a text file".
+# - Blocks are separated by blank lines; the lines of one block are joined with single spaces.
+# - Line 1 is the headline; straight or curly quotes wrapping all of it are dropped. Copies of
+#   the headline among the first 6 blocks (compared ignoring case, quotes, punctuation, spaces)
+#   are dropped.
+# - The header area runs from the headline to the first body paragraph. Only there are credit,
+#   caption, byline and date lines recognised (whole lines, at the start or end of a block), and
+#   they never reach the body.
+# - Standfirst: the block right after the headline, when it is plain text, does not open with a
+#   dateline, and another text block follows it. Otherwise there is none (warning).
+# - Caption: a `Caption: …` line; the text before a trailing `(… Photo …)` credit on the same
+#   line; or one text line directly below a credit line in the same block (no blank line between
+#   them: a line glued to the credit belongs to it).
+# - Dateline: uppercase place words opening the first body paragraph, optionally followed by
+#   ", date" and "(Agency)", then a dash: "WASHINGTON —", "NEW YORK, April 21 (AP) —".
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from .errors import Diagnostic, IngestError, SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    path: Path
+    headline: str
+    standfirst: str | None
+    image_credit: str | None
+    image_caption: str | None
+    authors: tuple[str, ...]
+    dateline: str | None
+    # Naive when the seed names no zone: the caller applies the site's time zone.
+    date: datetime | None
+    paragraphs: tuple[str, ...]
+    warnings: tuple[Diagnostic, ...]
+
+
+_BOM = b"\xef\xbb\xbf"
+# C0 controls other than tab, LF, VT, FF, CR and ESC, plus DEL: prose never contains them.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27)) + b"\x7f"
+_BINARY_SAMPLE = 65536
+_BINARY_SHARE = 0.1
+_HEADLINE_COPY_WINDOW = 6
+_LONG_HEADLINE = 300
+# Header lines are short; longer lines are always text, which also keeps every regex cheap.
+_MAX_META_LINE = 300
+_MAX_DATELINE = 120
+
+_KEY_JUNK = re.compile(r"[\W_]+")
+_QUOTE = re.compile('["“”]')
+_CREDIT_LABEL = re.compile(
+    r"(?:photo(?:graph)?|image|picture|photo credit|credit)s?\s*:\s*(?P<value>\S.*)", re.IGNORECASE
+)
+_CREDIT_BY = re.compile(r"(?:photo(?:graph)?|image|picture)\s+by\s+(?P<value>\S.*)", re.IGNORECASE)
+_PHOTO_WORD = re.compile(r"\bphoto", re.IGNORECASE)
+_CAPTION = re.compile(r"caption\s*:\s*(?P<value>\S.*)", re.IGNORECASE)
+_BYLINE = re.compile(r"by\s+(?P<value>\S.*)", re.IGNORECASE)
+_NAME_SPLIT = re.compile(r"\s*[,;|]\s*|\s+(?:and|&)\s+|\s+[-–—]\s+", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[^\W\d_][\w.'’\-]*")
+_NAME_PARTICLES = frozenset(
+    {"al", "bin", "da", "de", "del", "della", "der", "di", "dos", "du", "el", "la", "le", "van",
+     "von"}
+)
+_AGENCIES = frozenset(
+    name.casefold()
+    for name in (
+        "AP", "Associated Press", "The Associated Press", "Reuters", "AFP", "Agence France-Presse",
+        "Bloomberg", "dpa", "EFE", "Xinhua", "UPI", "TASS", "ANSA", "PA", "PA Media",
+        "Press Association", "CNN", "BBC", "BBC News", "Al Jazeera", "VOA", "Voice of America",
+        "Agencies", "Wire Services",
+    )
+)
+_ROLE_WORDS = frozenset({"writer", "reporter", "correspondent", "editor", "contributor", "staff"})
+_DATE_LABEL = re.compile(
+    r"(?P<label>published|posted|dated?|last updated|updated|modified)(?:\s+on)?\s*(?P<colon>:)?"
+    r"\s*(?P<value>\S.*)",
+    re.IGNORECASE,
+)
+_WEEKDAY = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
+_MONTH_ABBREVIATION = re.compile(
+    r"\b(jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)(?:t\b)?\.?", re.IGNORECASE
+)
+_ISO = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+_UTC_SUFFIX = re.compile(r"\s+(?:UTC|GMT)", re.IGNORECASE)
+_DATE_FORMATS = (
+    "%B %d, %Y", "%B %d %Y", "%d %B %Y", "%d %B, %Y", "%B %d, %Y %H:%M", "%B %d, %Y %I:%M %p",
+    "%B %d, %Y, %I:%M %p", "%d %B %Y %H:%M",
+)
+_DATELINE = re.compile(
+    # Words of letters joined by one space, hyphen, dot or apostrophe ("ST. LOUIS", "U.S.").
+    r"(?P<place>[^\W\d_]+(?:(?:[.'’]?[ \-]|[.'’])[^\W\d_]+){0,5}\.?)"
+    r"(?P<extra>,[^,()—–\n]{1,40}?)?"
+    r"(?P<agency>\s*\([^()\n]{1,40}\))?"
+    r"(?:\s*[—–]\s*|\s+--?\s+)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A run of non-blank lines, each stripped; `start` is the 1-based line of the first."""
+
+    start: int
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    """One recognised header line."""
+
+    kind: Literal["credit", "caption", "byline", "date", "ignored"]
+    line: int = 0
+    value: str = ""
+    caption: str = ""  # text written before a parenthesised credit on the same line
+    authors: tuple[str, ...] = ()
+    when: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    standfirst: _Block | None
+    body: tuple[_Block, ...]
+    metas: tuple[_Meta, ...]
+
+
+def parse_seed(raw: bytes, path: Path) -> Seed:
+    """Read one seed file's bytes; raise `IngestError` only when there is no article at all."""
+    text, warnings = _decode(raw, path)
+    blocks = _blocks(text)
+    if not blocks:
+        raise IngestError(
+            f"{path} is empty",
+            SourceLocation(path),
+            hint="a seed needs its headline on the first line, then a blank line and the body",
+        )
+    head, rest = blocks[0], blocks[1:]
+    if len(head.lines) > 1:
+        warnings.append(_warn(path, head.start + 1, "the headline line is followed by more "
+                              "text without a blank line; that text was read as the next block"))
+        rest.insert(0, _Block(head.start + 1, head.lines[1:]))
+    headline = _unwrap_quotes(head.lines[0])
+    if len(headline) > _LONG_HEADLINE:
+        warnings.append(_warn(path, head.start, f"the headline is {len(headline)} characters "
+                              "long; is line 1 really a headline?"))
+    layout = _layout(rest, headline)
+    header = _Header.collect(layout.metas, path, warnings)
+    dateline, paragraphs = _lift_dateline(tuple(block.text for block in layout.body))
+    if not paragraphs:
+        warnings.append(_warn(path, head.start, "no body: the seed has only a headline"))
+    elif layout.standfirst is None:
+        warnings.append(_warn(path, layout.body[0].start, "no standfirst: the block after the "
+                              "headline is not a summary followed by more body"))
+    return Seed(
+        path=path,
+        headline=headline,
+        standfirst=layout.standfirst.text if layout.standfirst else None,
+        image_credit=header.credit,
+        image_caption=header.caption,
+        authors=tuple(dict.fromkeys(header.authors)),
+        dateline=dateline,
+        date=header.date,
+        paragraphs=paragraphs,
+        warnings=tuple(warnings),
+    )
+
+
+def _warn(path: Path, line: int | None, message: str) -> Diagnostic:
+    return Diagnostic("warning", message, SourceLocation(path, line))
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, list[Diagnostic]]:
+    raw = raw.removeprefix(_BOM)
+    sample = raw[:_BINARY_SAMPLE]
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if b"\0" in raw or controls > _BINARY_SHARE * len(sample):
+        raise IngestError(
+            f"{path} is not a text file",
+            SourceLocation(path),
+            hint="a seed must be plain text (UTF-8); UTF-16 files must be re-saved as UTF-8",
+        )
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as err:
+        bad = err.start
+    try:
+        text, encoding = raw.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        # Latin-1 maps every byte, so this cannot fail.
+        text, encoding = raw.decode("latin-1"), "Latin-1"
+    line = raw[:bad].replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+    message = f"not valid UTF-8 (byte {bad}); decoded as {encoding}"
+    return text, [Diagnostic("warning", message, SourceLocation(path, line),
+                             hint="re-save the seed as UTF-8")]
+
+
+def _blocks(text: str) -> list[_Block]:
+    """Split normalised text into blocks at blank lines (whitespace-only lines are blank)."""
+    blocks: list[_Block] = []
+    current: list[str] = []
+    start = 0
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped:
+            if not current:
+                start = number
+            current.append(stripped)
+        elif current:
+            blocks.append(_Block(start, tuple(current)))
+            current = []
+    if current:
+        blocks.append(_Block(start, tuple(current)))
+    return blocks
+
+
+def _key(text: str) -> str:
+    """Comparison key for spotting a repeated headline: letters and digits only, casefolded."""
+    return _KEY_JUNK.sub("", text.casefold())
+
+
+def _unwrap_quotes(headline: str) -> str:
+    if len(headline) < 3 or headline[0] not in '"“' or headline[-1] not in '"”':
+        return headline
+    inner = headline[1:-1]
+    if not inner.strip() or _closes_early(inner):
+        return headline
+    return inner.strip()
+
+
+def _closes_early(inner: str) -> bool:
+    """True when a quote inside closes the outer one, as in `"Yes," he said, "no"`."""
+    depth = 0
+    for match in _QUOTE.finditer(inner):
+        quote, at = match.group(), match.start()
+        # A straight quote opens after a space or an opening bracket, and closes otherwise.
+        opens = quote == "“" or (quote == '"' and (at == 0 or inner[at - 1] in " \t([{—–-"))
+        depth += 1 if opens else -1
+        if depth < 0:
+            return True
+    return False
+
+
+def _layout(blocks: list[_Block], headline: str) -> _Layout:
+    """Split the blocks after the headline into header lines, standfirst and body."""
+    key = _key(headline)
+    metas: list[_Meta] = []
+    texts: list[_Block] = []
+    rest = len(blocks)
+    right_after_headline = True
+    for index, block in enumerate(blocks):
+        if _is_copy(index, block, key, headline):
+            continue
+        found, text = _read_block(block)
+        metas.extend(found)
+        if text is not None:
+            standfirst_like = right_after_headline and not found and not _starts_dateline(text)
+            texts.append(text)
+            if len(texts) == 2 or not standfirst_like:
+                rest = index + 1
+                break
+        right_after_headline = False
+    # A lone text block is the body's only paragraph, not a standfirst.
+    standfirst = texts[0] if len(texts) == 2 else None
+    body = texts[-1:] + [b for i, b in enumerate(blocks[rest:], rest)
+                         if not _is_copy(i, b, key, headline)]
+    return _Layout(standfirst, tuple(body), tuple(metas))
+
+
+def _is_copy(index: int, block: _Block, key: str, headline: str) -> bool:
+    if index >= _HEADLINE_COPY_WINDOW or not key:
+        return False
+    # Cheap length test first, so a huge block is never normalised for nothing.
+    if sum(len(line) + 1 for line in block.lines) > 2 * len(headline) + 10:
+        return False
+    return _key(block.text) == key
+
+
+def _read_block(block: _Block) -> tuple[list[_Meta], _Block | None]:
+    """Peel header lines off both ends of a header-area block; return them and the text left."""
+    lines, count = block.lines, len(block.lines)
+    lead: list[_Meta] = []
+    while len(lead) < count and (meta := _meta(lines[len(lead)], block.start + len(lead))):
+        lead.append(meta)
+    end = count
+    tail: list[_Meta] = []
+    while end > len(lead) and (meta := _meta(lines[end - 1], block.start + end - 1)):
+        tail.insert(0, meta)
+        end -= 1
+    text = lines[len(lead):end]
+    if len(text) == 1 and lead and lead[-1].kind == "credit" and not lead[-1].caption:
+        caption = _Block(block.start + len(lead), text)
+        if not _starts_dateline(caption):
+            return [*lead, _Meta("caption", caption.start, text[0]), *tail], None
+    if not text:
+        return lead + tail, None
+    return lead + tail, _Block(block.start + len(lead), text)
+
+
+def _meta(line: str, number: int) -> _Meta | None:
+    if len(line) > _MAX_META_LINE:
+        return None
+    if match := _CAPTION.fullmatch(line):
+        return _Meta("caption", number, match["value"])
+    if credit := _credit(line, number):
+        return credit
+    if match := _BYLINE.fullmatch(line):
+        authors = _authors(match["value"], min_words=1)
+        if authors is not None:
+            return _Meta("byline", number, authors=authors)
+    head, comma, tail = line.rpartition(",")
+    if comma and _is_affiliation(tail.strip()):
+        authors = _authors(head, min_words=2)
+        if authors:
+            return _Meta("byline", number, authors=authors)
+    return _date_meta(line, number)
+
+
+def _credit(line: str, number: int) -> _Meta | None:
+    if match := _CREDIT_LABEL.fullmatch(line) or _CREDIT_BY.fullmatch(line):
+        return _Meta("credit", number, match["value"])
+    opening = line.rfind("(")
+    if line.endswith(")") and opening >= 0:
+        inner = line[opening + 1 : -1].strip()
+        if _PHOTO_WORD.search(inner) and ")" not in inner:
+            labelled = _CREDIT_LABEL.fullmatch(inner) or _CREDIT_BY.fullmatch(inner)
+            value = labelled["value"] if labelled else inner
+            return _Meta("credit", number, value, caption=line[:opening].strip())
+    return None
+
+
+def _is_affiliation(text: str) -> bool:
+    folded = text.casefold()
+    return folded in _AGENCIES or (bool(folded) and folded.split()[-1] in _ROLE_WORDS)
+
+
+def _authors(text: str, min_words: int) -> tuple[str, ...] | None:
+    """The names in a byline, agencies left out; None when `text` is not a list of names."""
+    names: list[str] = []
+    for part in _NAME_SPLIT.split(text):
+        if not part or _is_affiliation(part):
+            continue
+        words = part.split()
+        if not min_words <= len(words) <= 4 or not words[0][0].isupper():
+            return None
+        for word in words:
+            if not _NAME_WORD.fullmatch(word):
+                return None
+            if not word[0].isupper() and word.casefold() not in _NAME_PARTICLES:
+                return None
+        names.append(part)
+    return tuple(names)
+
+
+def _date_meta(line: str, number: int) -> _Meta | None:
+    if match := _DATE_LABEL.fullmatch(line):
+        when = _parse_date(match["value"])
+        if not match["colon"] and when is None:
+            return None  # "Updated figures show…" is a sentence, not a date line
+        if match["label"].casefold() in ("updated", "last updated", "modified"):
+            return _Meta("ignored", number)
+        return _Meta("date", number, match["value"], when=when)
+    if len(line) <= 40 and any(char.isdigit() for char in line):
+        when = _parse_date(line)
+        if when is not None:
+            return _Meta("date", number, line, when=when)
+    return None
+
+
+def _parse_date(text: str) -> datetime | None:
+    """A date in one of the documented forms; naive unless the text names a zone or offset."""
+    text = text.strip()
+    if weekday := _WEEKDAY.match(text):
+        text = text[weekday.end():]
+    if _ISO.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    utc = _UTC_SUFFIX.search(text)
+    if utc and utc.end() == len(text):
+        text = text[: utc.start()]
+    text = _MONTH_ABBREVIATION.sub(lambda m: m[1], text)
+    for fmt in _DATE_FORMATS:
+        for month in ("%B", "%b"):
+            try:
+                parsed = datetime.strptime(text, fmt.replace("%B", month))
+            except (ValueError, OverflowError):
+                continue
+            return parsed.replace(tzinfo=UTC) if utc else parsed
+    return None
+
+
+def _starts_dateline(block: _Block) -> bool:
+    return _split_dateline(block.lines[0]) is not None
+
+
+def _split_dateline(paragraph: str) -> tuple[str, str] | None:
+    """("WASHINGTON", "text") for "WASHINGTON — text"; None unless the place is in capitals."""
+    match = _DATELINE.match(paragraph[:_MAX_DATELINE])
+    if match is None or not match["place"].isupper() or len(_key(match["place"])) < 2:
+        return None
+    rest = paragraph[match.end():].strip()
+    # The text after a dateline opens a sentence; "NATO — the alliance…" is not a dateline.
+    if not rest or rest[0].islower():
+        return None
+    ends = [match.end(group) for group in ("place", "extra", "agency") if match[group]]
+    return paragraph[: max(ends)].strip(), rest
+
+
+def _lift_dateline(paragraphs: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    split = _split_dateline(paragraphs[0]) if paragraphs else None
+    if split is None:
+        return None, paragraphs
+    return split[0], (split[1], *paragraphs[1:])
+
+
+@dataclass(slots=True)
+class _Header:
+    """What the header lines say. Mutable only while one seed's header lines are folded in."""
+
+    credit: str | None = None
+    caption: str | None = None
+    authors: list[str] = field(default_factory=list)
+    date: datetime | None = None
+
+    @classmethod
+    def collect(cls, metas: tuple[_Meta, ...], path: Path, warnings: list[Diagnostic]) -> _Header:
+        header = cls()
+        dated = False
+        for meta in metas:
+            if meta.kind == "credit":
+                if header.credit is not None:
+                    warnings.append(_warn(path, meta.line, f"second photo credit {meta.value!r} "
+                                          "ignored; the first one is kept"))
+                    continue
+                header.credit = meta.value
+                header.caption = header.caption or meta.caption or None
+            elif meta.kind == "caption":
+                if header.caption is not None:
+                    warnings.append(_warn(path, meta.line, f"second caption {meta.value!r} "
+                                          "ignored"))
+                header.caption = header.caption or meta.value
+            elif meta.kind == "byline":
+                header.authors.extend(meta.authors)
+            elif meta.kind == "date":
+                if meta.when is None:
+                    warnings.append(_warn(path, meta.line, f"cannot read the date {meta.value!r}; "
+                                          "write it as YYYY-MM-DD"))
+                elif dated:
+                    warnings.append(_warn(path, meta.line, "second date line ignored"))
+                else:
+                    header.date, dated = meta.when, True
+        return header

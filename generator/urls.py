@@ -1,0 +1,87 @@
+"""URLs: slugs, permalinks and the base_url sub-path; the only place that builds URLs.
+
+Every internal link goes through `Urls.rel()` so a site under https://x.github.io/news/ links to
+/news/..., and every output file name comes from `output_path()`, which refuses anything that
+could escape the output folder.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from pathlib import PurePosixPath
+from urllib.parse import quote, urlsplit
+
+from .errors import RouteError
+
+# Windows device names: a file called CON or aux.html breaks checkouts of the site on Windows.
+RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """ASCII, lowercase, hyphen-separated; never empty, never a reserved device name."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    if not slug:
+        slug = "untitled"
+    if slug in RESERVED:
+        slug += "-1"
+    return slug
+
+
+class Urls:
+    """Builds site-relative and absolute URLs under base_url's path."""
+
+    def __init__(self, base_url: str, permalink: str) -> None:
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.base_path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        self.permalink = permalink
+
+    def rel(self, path: str) -> str:
+        """'/2016/04/x/' -> '/news/2016/04/x/' (percent-encoded, sub-path prefixed)."""
+        return quote(self.base_path + path.lstrip("/"), safe="/#?=&%.-_~")
+
+    def absolute(self, path: str) -> str:
+        return self.origin + self.rel(path)
+
+    def article_path(self, slug: str, date: datetime, section: str) -> str:
+        fields = {
+            "year": f"{date.year:04d}",
+            "month": f"{date.month:02d}",
+            "day": f"{date.day:02d}",
+            "slug": slug,
+            "section": section,
+        }
+        return self.permalink.format(**fields)
+
+
+def output_path(site_path: str) -> str:
+    """Map a site path ('/2016/04/x/', '/feed.xml') to a file inside the output folder.
+
+    Raises RouteError for anything that is absolute after normalisation, climbs with '..',
+    contains a backslash, NUL or a reserved device name: such a path must never be written.
+    """
+    if "\x00" in site_path or "\\" in site_path:
+        raise RouteError(f"unsafe URL path {site_path!r}", hint="remove '\\' and NUL from slugs")
+    relative = site_path.lstrip("/")
+    if relative == "" or relative.endswith("/"):
+        relative += "index.html"
+    pure = PurePosixPath(relative)
+    parts = pure.parts
+    if pure.is_absolute() or any(part in ("..", ".", "") for part in parts):
+        raise RouteError(f"URL path {site_path!r} would escape the output folder",
+                         hint="slugs and permalinks may not contain '..' or empty segments")
+    if any(part.split(".")[0].lower() in RESERVED for part in parts):
+        raise RouteError(f"URL path {site_path!r} uses a reserved device name",
+                         hint="rename the slug (CON, NUL, AUX, COM1... break on Windows)")
+    return pure.as_posix()
+
+
+def paginated(path: str, page: int) -> str:
+    """'/tags/x/' page 1 -> '/tags/x/'; page 3 -> '/tags/x/page/3/'."""
+    return path if page == 1 else f"{path}page/{page}/"
