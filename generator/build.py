@@ -94,8 +94,24 @@ def build(root: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
     stats.pages = sum(1 for j in jobs if j.template)
     stats.other = len(jobs) - stats.pages - stats.feeds
     stats.written, stats.unchanged = publisher.written, publisher.unchanged
+    stats.changed = publisher.changed
     result.seconds = time.perf_counter() - started
     return result
+
+
+class Builder:
+    """A long-lived builder for the dev server: `build(changed)` after each batch of edits.
+
+    `changed` names the source files that changed (None: unknown, check everything). The
+    result's `stats.changed` lists the output files whose bytes changed.
+    """
+
+    def __init__(self, root: Path, options: BuildOptions = BuildOptions()) -> None:
+        self.root = root
+        self.options = options
+
+    def build(self, changed: set[Path] | None = None) -> BuildResult:
+        return build(self.root, self.options)
 
 
 def load_documents(config: SiteConfig, diagnostics: list[Diagnostic]) -> list[Document]:

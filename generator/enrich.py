@@ -32,18 +32,19 @@ _STOPWORDS = frozenset(
     for word in (
         "A", "An", "The", "He", "She", "It", "We", "They", "I", "You", "Us", "His", "Her", "Its",
         "Our", "Their", "My", "Your", "This", "That", "These", "Those", "There", "Here", "What",
-        "When", "Where", "Which", "Who", "Whom", "Whose", "Why", "How", "If", "In", "On", "At", "By",
-        "For", "From", "To", "Of", "With", "Without", "Into", "Over", "Under", "After", "Before",
-        "During", "While", "Since", "Until", "As", "But", "And", "Or", "Nor", "So", "Yet", "Also",
-        "Still", "Then", "Now", "Not", "No", "Yes", "Some", "Many", "Most", "More", "All", "Any",
-        "Each", "Every", "Other", "Such", "Both", "Few", "One", "Two", "Three", "According",
-        "Meanwhile", "However", "Although", "Though", "Because", "Despite", "Instead", "Last", "Next",
-        "First", "Let", "Mr", "Mrs", "Ms", "Dr", "Is", "Was", "Are", "Were", "Be", "Been", "Has",
-        "Have", "Had", "Do", "Does", "Did", "Will", "Would", "Can", "Could", "May", "Might", "Should",
-        "Must", "Today", "Yesterday", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday",
-        "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "June", "July",
-        "August", "September", "October", "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun",
-        "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"
+        "When", "Where", "Which", "Who", "Whom", "Whose", "Why", "How", "If", "In", "On", "At",
+        "By", "For", "From", "To", "Of", "With", "Without", "Into", "Over", "Under", "After",
+        "Before", "During", "While", "Since", "Until", "As", "But", "And", "Or", "Nor", "So",
+        "Yet", "Also", "Still", "Then", "Now", "Not", "No", "Yes", "Some", "Many", "Most", "More",
+        "All", "Any", "Each", "Every", "Other", "Such", "Both", "Few", "One", "Two", "Three",
+        "According", "Meanwhile", "However", "Although", "Though", "Because", "Despite",
+        "Instead", "Last", "Next", "First", "Let", "Mr", "Mrs", "Ms", "Dr", "Is", "Was", "Are",
+        "Were", "Be", "Been", "Has", "Have", "Had", "Do", "Does", "Did", "Will", "Would", "Can",
+        "Could", "May", "Might", "Should", "Must", "Today", "Yesterday", "Tomorrow", "Monday",
+        "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+        "March", "April", "June", "July", "August", "September", "October", "November",
+        "December", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov",
+        "Dec",
     )
 )
 _MIN_COUNT = 2

@@ -130,4 +130,5 @@ class BuildStats:
     written: int = 0
     unchanged: int = 0
     removed: int = 0
+    changed: list[str] = field(default_factory=list)  # output paths written with new bytes
     timings: dict[str, float] = field(default_factory=dict)

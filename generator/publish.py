@@ -38,6 +38,7 @@ class Publisher:
         self.retired = output_dir.with_name(f".{output_dir.name}.previous")
         self.written = 0
         self.unchanged = 0
+        self.changed: list[str] = []  # outputs whose bytes differ from the previous site
         self._recover()
         shutil.rmtree(self.staging, ignore_errors=True)
         try:
@@ -68,6 +69,7 @@ class Publisher:
                 return
             path.write_bytes(output.data)
             self.written += 1
+            self.changed.append(output.path)
         except OSError as err:
             raise _os_error(err, path) from None
 

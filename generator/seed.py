@@ -26,7 +26,7 @@ but `IngestError`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -131,9 +131,17 @@ class _Meta:
     kind: Literal["credit", "caption", "byline", "date", "ignored"]
     line: int = 0
     value: str = ""
-    caption: str = ""  # text written before a parenthesised credit on the same line
+    caption: str = ""  # a caption line's text, or the text before a "(… Photo …)" credit
     authors: tuple[str, ...] = ()
     when: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    credit: str | None
+    caption: str | None
+    authors: tuple[str, ...]
+    date: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +171,7 @@ def parse_seed(raw: bytes, path: Path) -> Seed:
         warnings.append(_warn(path, head.start, f"the headline is {len(headline)} characters "
                               "long; is line 1 really a headline?"))
     layout = _layout(rest, headline)
-    header = _Header.collect(layout.metas, path, warnings)
+    header = _fold_header(layout.metas, path, warnings)
     dateline, paragraphs = _lift_dateline(tuple(block.text for block in layout.body))
     if not paragraphs:
         warnings.append(_warn(path, head.start, "no body: the seed has only a headline"))
@@ -176,7 +184,7 @@ def parse_seed(raw: bytes, path: Path) -> Seed:
         standfirst=layout.standfirst.text if layout.standfirst else None,
         image_credit=header.credit,
         image_caption=header.caption,
-        authors=tuple(dict.fromkeys(header.authors)),
+        authors=header.authors,
         dateline=dateline,
         date=header.date,
         paragraphs=paragraphs,
@@ -310,7 +318,7 @@ def _read_block(block: _Block) -> tuple[list[_Meta], _Block | None]:
     if len(text) == 1 and lead and lead[-1].kind == "credit" and not lead[-1].caption:
         caption = _Block(block.start + len(lead), text)
         if not _starts_dateline(caption):
-            return [*lead, _Meta("caption", caption.start, text[0]), *tail], None
+            return [*lead, _Meta("caption", caption.start, caption=text[0]), *tail], None
     if not text:
         return lead + tail, None
     return lead + tail, _Block(block.start + len(lead), text)
@@ -320,7 +328,7 @@ def _meta(line: str, number: int) -> _Meta | None:
     if len(line) > _MAX_META_LINE:
         return None
     if match := _CAPTION.fullmatch(line):
-        return _Meta("caption", number, match["value"])
+        return _Meta("caption", number, caption=match["value"])
     if credit := _credit(line, number):
         return credit
     if match := _BYLINE.fullmatch(line):
@@ -434,40 +442,22 @@ def _lift_dateline(paragraphs: tuple[str, ...]) -> tuple[str | None, tuple[str, 
     return split[0], (split[1], *paragraphs[1:])
 
 
-@dataclass(slots=True)
-class _Header:
-    """What the header lines say. Mutable only while one seed's header lines are folded in."""
-
-    credit: str | None = None
-    caption: str | None = None
-    authors: list[str] = field(default_factory=list)
-    date: datetime | None = None
-
-    @classmethod
-    def collect(cls, metas: tuple[_Meta, ...], path: Path, warnings: list[Diagnostic]) -> _Header:
-        header = cls()
-        dated = False
-        for meta in metas:
-            if meta.kind == "credit":
-                if header.credit is not None:
-                    warnings.append(_warn(path, meta.line, f"second photo credit {meta.value!r} "
-                                          "ignored; the first one is kept"))
-                    continue
-                header.credit = meta.value
-                header.caption = header.caption or meta.caption or None
-            elif meta.kind == "caption":
-                if header.caption is not None:
-                    warnings.append(_warn(path, meta.line, f"second caption {meta.value!r} "
-                                          "ignored"))
-                header.caption = header.caption or meta.value
-            elif meta.kind == "byline":
-                header.authors.extend(meta.authors)
-            elif meta.kind == "date":
-                if meta.when is None:
-                    warnings.append(_warn(path, meta.line, f"cannot read the date {meta.value!r}; "
-                                          "write it as YYYY-MM-DD"))
-                elif dated:
-                    warnings.append(_warn(path, meta.line, "second date line ignored"))
-                else:
-                    header.date, dated = meta.when, True
-        return header
+def _fold_header(metas: tuple[_Meta, ...], path: Path, warnings: list[Diagnostic]) -> _Header:
+    """The first credit, caption and readable date win; every one dropped gets a warning."""
+    credits = [meta for meta in metas if meta.kind == "credit"]
+    captions = [meta for meta in metas if meta.caption]
+    dates = [meta for meta in metas if meta.kind == "date" and meta.when is not None]
+    for meta in metas:
+        if meta.kind == "date" and meta.when is None:
+            warnings.append(_warn(path, meta.line, f"cannot read the date {meta.value!r}; write "
+                                  "it as YYYY-MM-DD"))
+    for what, extra in (("photo credit", credits[1:]), ("caption", captions[1:]),
+                        ("date line", dates[1:])):
+        warnings += [_warn(path, meta.line, f"a second {what} was ignored") for meta in extra]
+    authors = (name for meta in metas for name in meta.authors)
+    return _Header(
+        credit=credits[0].value if credits else None,
+        caption=captions[0].caption if captions else None,
+        authors=tuple(dict.fromkeys(authors)),
+        date=dates[0].when if dates else None,
+    )
