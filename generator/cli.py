@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -54,6 +55,26 @@ class Console:
             print(f"    {line}", file=sys.stderr)
 
 
+class Progress:
+    """A progress line for long builds: redrawn in place on a terminal, sparse lines otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.last_percent = -1
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if time.monotonic() - self.started < 2.0:
+            return  # short builds print no progress at all
+        percent = done * 100 // max(total, 1)
+        if self.tty:
+            end = "\n" if done >= total else ""
+            print(f"\r{stage}: {done}/{total} ({percent}%)", end=end, file=sys.stderr, flush=True)
+        elif percent // 25 != self.last_percent // 25 or done >= total:
+            print(f"{stage}: {done}/{total} ({percent}%)", file=sys.stderr, flush=True)
+        self.last_percent = percent
+
+
 def make_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", type=Path, default=Path("."),
@@ -91,7 +112,20 @@ def _build_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drafts", action="store_true", help="include draft: true documents")
     parser.add_argument("--future", action="store_true", help="include future-dated articles")
     parser.add_argument("--now", type=_iso_datetime, default=None,
-                        help="reference time for --future and the news sitemap (ISO 8601)")
+                        help="reference time for --future and the news sitemap (ISO 8601; "
+                        "default: SOURCE_DATE_EPOCH if set, else the clock)")
+    parser.add_argument("-j", "--jobs", type=_positive_int, default=0,
+                        help="worker processes for large builds (default: one per core)")
+    parser.add_argument("--no-search", dest="search", action="store_false",
+                        help="skip the Pagefind search index (faster; search page says why)")
+    parser.add_argument("--clean", dest="cache", action="store_false",
+                        help="ignore the build cache in .cache/ and rebuild everything")
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _iso_datetime(text: str) -> datetime:
@@ -115,12 +149,13 @@ def main(argv: list[str] | None = None) -> int:
             console.info(f"created {path}")
             return EXIT_OK
         options = BuildOptions(ingest=args.ingest, drafts=args.drafts, future=args.future,
-                               now=args.now)
+                               now=args.now, jobs=args.jobs, cache=args.cache,
+                               search=args.search)
         if args.command == "serve":
             from .serve import serve  # imported lazily: the build path never loads tornado
 
             return serve(root, options, args.host, args.port, console)
-        result = build(root, options)
+        result = build(root, options, Progress(console) if console.verbosity >= 0 else None)
     except BuildFailed as failed:
         console.diagnostics(failed.diagnostics)
         print(f"build failed: {failed.message}", file=sys.stderr)
@@ -152,9 +187,13 @@ def report_build(result: BuildResult, console: Console) -> int:
         report = result.ingest
         console.info(f"ingest: {len(report.written)} written, {report.unchanged} unchanged, "
                      f"{len(report.kept)} kept, {report.failed} failed")
+    if result.up_to_date:
+        console.info(f"up to date: no source changed, nothing written ({result.seconds:.2f}s)")
+        return EXIT_OK
     console.info(
         f"built {stats.pages} pages, {stats.feeds} feeds, {stats.assets} assets, "
-        f"{stats.other} other files ({stats.written} written, {stats.unchanged} unchanged, "
+        f"{stats.other} other files; rendered {result.rendered} "
+        f"({stats.written} written, {stats.unchanged} unchanged, "
         f"{stats.removed} removed); {len(result.warnings)} warning(s); "
         f"{result.seconds:.2f}s")
     for stage, seconds in stats.timings.items():

@@ -109,6 +109,9 @@ SECTION_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "keywords": (list, "a list of strings"),
 }
 REQUIRED = ("title", "base_url")
+# Project folders and files the build must never replace (output = "layouts/static" would).
+PROTECTED = frozenset({"content", "layouts", "seeds", "generator", "tests", "site.toml", ".git",
+                       ".venv", "node_modules", ".cache"})
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -118,8 +121,8 @@ def load_config(root: Path) -> SiteConfig:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            "site.toml not found", SourceLocation(path), hint="run newsgen from the project folder, "
-            "or pass --root; `newsgen new-site` style scaffolding is in the README"
+            "site.toml not found", SourceLocation(path),
+            hint="run newsgen in the project folder (the one holding site.toml), or pass --root PATH",
         ) from None
     except UnicodeDecodeError as err:
         raise ConfigError("site.toml is not valid UTF-8", SourceLocation(path),
@@ -157,15 +160,15 @@ def parse_config(text: str, root: Path) -> SiteConfig:
         timezone=_check_timezone(data.get("timezone", "UTC"), locate),
         permalink=_check_permalink(data.get("permalink", "/{year}/{month}/{slug}/"), locate),
         paginate=_positive(data, "paginate", 10, locate),
-        default_section=data.get("default_section", "news"),
+        default_section=_check_slug(data, "default_section", "news", locate),
         sections=sections,
         feeds=FeedSettings(**feeds),
-        cname=data.get("cname", ""),
+        cname=_check_cname(data.get("cname", ""), locate),
         output=_check_output(data.get("output", "public"), root, locate),
         publisher=data.get("publisher", ""),
         logo=data.get("logo", ""),
         words_per_minute=_positive(data, "words_per_minute", 230, locate),
-        related=data.get("related", 4),
+        related=_positive(data, "related", 4, locate, minimum=0),
         search=data.get("search", True),
     )
     if feeds.get("limit", 1) < 1:
@@ -182,13 +185,15 @@ class _KeyLocator:
         self.text = text
 
     def __call__(self, table: str, key: str = "") -> SourceLocation:
+        wanted = f"{table}.{key}" if table and key else (key or table)
         current = ""
         for number, raw in enumerate(self.lines, start=1):
             line = raw.strip()
             header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", line)
             if header:
-                current = header.group(1).replace('"', "")
-                if key == "" and current == table:
+                current = re.sub(r"\s*\.\s*", ".", header.group(1).replace('"', ""))
+                # `[sections.world]` is where the key `world` of table `sections` is written.
+                if current == wanted:
                     return SourceLocation(self.path, number)
                 continue
             match = re.match(r'^"?([A-Za-z0-9_.-]+)"?\s*=', line)
@@ -196,8 +201,9 @@ class _KeyLocator:
                 continue
             dotted = match.group(1)
             full = f"{current}.{dotted}" if current else dotted
-            wanted = f"{table}.{key}" if table and key else (key or table)
-            if full == wanted or (not key and full.startswith(f"{table}.")):
+            # An inline table (`feeds = { rss = 1 }`) holds every key below it on its own line.
+            if full == wanted or wanted.startswith(f"{full}.") or (
+                    not key and full.startswith(f"{table}.")):
                 return SourceLocation(self.path, number)
         return SourceLocation(self.path, 1)
 
@@ -276,6 +282,11 @@ def _check_permalink(value: str, locate: _KeyLocator) -> str:
         problems.append(f"unknown field(s) {', '.join(sorted(names - PERMALINK_FIELDS))}")
     if ".." in value or "\\" in value or "//" in value:
         problems.append("it must not contain '..', '\\' or '//'")
+    if not problems:
+        try:
+            value.format(year="2016", month="04", day="21", slug="x", section="news")
+        except (ValueError, IndexError, KeyError, AttributeError):
+            problems.append("braces must only wrap field names; write {{ or }} for a brace")
     if problems:
         raise ConfigError(f"bad permalink pattern {value!r}: {'; '.join(problems)}",
                           locate("", "permalink"),
@@ -292,7 +303,7 @@ def _check_output(value: str, root: Path, locate: _KeyLocator) -> str:
         or not target.is_relative_to(project)
         or (target / "content").exists()
         or (target / "site.toml").exists()
-        or target.name in ("content", "layouts", "seeds", "generator", "tests", ".git")
+        or target.relative_to(project).parts[0] in PROTECTED
     )
     if dangerous:
         raise ConfigError(f"refusing output folder {value!r}: the build replaces it entirely",
@@ -301,11 +312,31 @@ def _check_output(value: str, root: Path, locate: _KeyLocator) -> str:
     return value
 
 
-def _positive(data: dict[str, Any], key: str, default: int, locate: _KeyLocator) -> int:
+def _positive(data: dict[str, Any], key: str, default: int, locate: _KeyLocator,
+              minimum: int = 1) -> int:
     value = data.get(key, default)
-    if value < 1:
-        raise ConfigError(f"'{key}' must be at least 1", locate("", key))
+    if value < minimum:
+        where = locate("", key)
+        raise ConfigError(f"'{key}' must be at least {minimum}, not {value}", where,
+                          hint=f"set {key} to a whole number of {minimum} or more",
+                          source_lines=locate.excerpt(where))
     return int(value)
+
+
+def _check_slug(data: dict[str, Any], key: str, default: str, locate: _KeyLocator) -> str:
+    value = data.get(key, default)
+    if not SLUG_RE.match(value):
+        raise ConfigError(f"'{key}' {value!r} is not a slug", locate("", key),
+                          hint="use lowercase letters, digits and hyphens, e.g. 'news'")
+    return str(value)
+
+
+def _check_cname(value: str, locate: _KeyLocator) -> str:
+    # GitHub Pages reads CNAME as a bare host name: no scheme, path or port.
+    if value and not re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", value):
+        raise ConfigError(f"cname {value!r} is not a bare domain name", locate("", "cname"),
+                          hint="write only the host, e.g. cname = \"news.example.org\"")
+    return value
 
 
 def _toml_error_position(message: str) -> tuple[int | None, int | None]:

@@ -7,6 +7,7 @@ never the raw model, so the layouts' contract is this file. Pure: no I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .config import SiteConfig
+from .images import ResponsiveImage
 from .model import Entry, RenderJob, Site, Taxonomy
 from .routes import FEED_FILES
 from .urls import Urls, paginated
@@ -48,16 +50,46 @@ class ArticleView:
     word_count: int
     html: Markup
     extra: dict[str, Any] = field(default_factory=dict)
+    # The lead image's responsive variants (srcset, width/height) when `image` is set.
+    picture: ResponsiveImage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionBlock:
+    """A front-page block: the section's link (with its article count) and a few articles."""
+
+    section: Link
+    articles: tuple[ArticleView, ...]
+
+
+SECTION_BLOCK_SIZE = 4
+
+
+def section_block_keys(site: Site, shown: Sequence[str],
+                       size: int = SECTION_BLOCK_SIZE) -> list[tuple[str, int, tuple[str, ...]]]:
+    """(section slug, article count, up to `size` newest keys not in `shown`) per section that
+    has any left; the front page's job depends on these keys too."""
+    seen = set(shown)
+    blocks = []
+    for section in site.sections:
+        keys = tuple(k for k in section.keys[:size + len(seen)] if k not in seen)[:size]
+        if keys:
+            blocks.append((section.slug, len(section.keys), keys))
+    return blocks
 
 
 class ContextBuilder:
     """Makes template contexts for jobs; caches article views (they are immutable)."""
 
-    def __init__(self, site: Site, config: SiteConfig, asset_url: Any) -> None:
+    def __init__(self, site: Site, config: SiteConfig, asset_url: Any,
+                 html_of: Any = None) -> None:
         self.site = site
+        # Bodies of unchanged documents live in the build cache, not in memory: fetched on use.
+        self._html_of = html_of or (lambda doc: doc.html)
         self.config = config
         self.urls = Urls(config.base_url, config.permalink)
         self._views: dict[str, ArticleView] = {}
+        self._images: Mapping[str, ResponsiveImage] = {}
         self._asset_url = asset_url
         self.site_view = self._site_view()
 
@@ -84,6 +116,11 @@ class ContextBuilder:
                            for k in self.site.pages),
         }
 
+    def use_images(self, images: Mapping[str, ResponsiveImage]) -> None:
+        """The lead images made by images.py, by front-matter `image` value (before rendering)."""
+        self._images = images
+        self._views.clear()
+
     def view(self, key: str) -> ArticleView:
         cached = self._views.get(key)
         if cached is None:
@@ -92,6 +129,7 @@ class ContextBuilder:
 
     def _make_view(self, entry: Entry) -> ArticleView:
         meta, urls = entry.doc.meta, self.urls
+        picture = self._images.get(meta.image) if meta.image else None
         section = None
         if entry.section:
             section = Link(self.config.section(entry.section).title,
@@ -103,11 +141,11 @@ class ContextBuilder:
             authors=tuple(Link(n, urls.rel(f"/authors/{s}/"))
                           for n, s in zip(meta.authors, entry.author_slugs)),
             tags=tuple(Link(n, urls.rel(f"/tags/{s}/")) for n, s in zip(meta.tags, entry.tag_slugs)),
-            image=self._asset_url(meta.image) if meta.image else "",
+            image=picture.src if picture else "", picture=picture,
             image_alt=meta.image_alt, image_caption=meta.image_caption,
             image_credit=meta.image_credit, dateline=meta.dateline,
             reading_minutes=entry.doc.reading_minutes, word_count=entry.doc.word_count,
-            html=Markup(entry.doc.html), extra=dict(meta.extra),
+            html=Markup(self._html_of(entry.doc)), extra=dict(meta.extra),
         )
 
     def context(self, job: RenderJob) -> dict[str, Any]:
@@ -123,7 +161,7 @@ class ContextBuilder:
             ctx["article"] = article
             page.update(title=article.title, description=article.summary or self.config.description,
                         image=self.urls.origin + article.image if article.image else "",
-                        og_type="article")
+                        og_type="article" if article.kind == "article" else "website")
             ctx["previous"] = self._maybe(self.site.previous.get(key))
             ctx["next"] = self._maybe(self.site.next.get(key))
             ctx["related"] = tuple(self.view(k) for k in self.site.related.get(key, ()))
@@ -133,14 +171,31 @@ class ContextBuilder:
             ctx["articles"] = tuple(self.view(k) for k in keys)
             ctx["pagination"] = self._pagination(job)
         self._add_kind_specific(job, ctx, page)
+        if job.kind == "front":
+            ctx["section_blocks"] = self._section_blocks(job)
         return ctx
+
+    def _section_blocks(self, job: RenderJob) -> tuple[SectionBlock, ...]:
+        """Front page 1 only: per section, its newest articles not already shown above."""
+        if job.param("page", 1) != 1:
+            return ()
+        blocks = section_block_keys(self.site, job.param("keys") or ())
+        return tuple(SectionBlock(Link(self.config.section(slug).title,
+                                       self.urls.rel(f"/section/{slug}/"), count),
+                                  tuple(self.view(k) for k in keys))
+                     for slug, count, keys in blocks)
 
     def _maybe(self, key: str | None) -> ArticleView | None:
         return self.view(key) if key else None
 
     def _pagination(self, job: RenderJob) -> dict[str, Any]:
-        number, total, base = job.param("page"), job.param("pages"), job.param("base_path")
-        url = lambda n: self.urls.rel(paginated(base, n))  # noqa: E731
+        number: int = job.param("page")
+        total: int = job.param("pages")
+        base: str = job.param("base_path")
+
+        def url(n: int) -> str:
+            return self.urls.rel(paginated(base, n))
+
         return {
             "page": number, "pages": total,
             "prev_url": url(number - 1) if number > 1 else "",

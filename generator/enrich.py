@@ -8,10 +8,11 @@ capitalised words ("Islamic State", "NATO", "U.S."), which may contain up to two
 connectors ("of", "the", "de", …) as in "Joint Chiefs of Staff"; a run stops at punctuation,
 after a possessive ("Dunford’s" counts as "Dunford") and after an abbreviation's full stop.
 Common capitalised words (sentence openers such as "The", "There", "According", and month and
-weekday names) are trimmed off both ends of a run. Runs are counted case-insensitively, ignoring
-full stops ("US" = "U.S."); a multi-word run also counts once for its last word when that word
-recurs on its own ("General Joseph Dunford" counts for "Dunford"). Runs seen at least twice are
-tags, most frequent first, ties in order of first appearance, shown in their most frequent form.
+weekday names, but never a word in capitals such as "US") are trimmed off both ends of a run.
+Runs are counted ignoring case and full stops ("US" = "U.S."); a multi-word run also counts for
+its last word when that word appears on its own at least twice ("General Joseph Dunford" counts
+for "Dunford"). Runs counted at least twice are tags, most frequent first, ties in order of
+first appearance, each shown in its most frequent spelling.
 """
 
 from __future__ import annotations
@@ -109,27 +110,29 @@ def _runs(text: str) -> Iterator[tuple[str, ...]]:
     run: list[str] = []
     pending: list[str] = []  # connectors kept only if another capitalised word follows
     last_end = 0
-    closed = True  # the previous token ended a run (possessive or final full stop)
+    closed = False  # the last word ended the run (possessive or final full stop)
     for match in _TOKEN.finditer(text):
         token = match.group()
-        if closed or not text[last_end : match.start()].isspace():
+        if run and (closed or not text[last_end : match.start()].isspace()):
             yield from _trimmed(run)
             run, pending = [], []
         last_end = match.end()
-        word = _strip_possessive(token)
-        if word[0].isupper():
+        if token[0].isupper():
+            word = _strip_possessive(token)
             run += [*pending, word]
             pending = []
-        elif run and word in _CONNECTORS and len(pending) < _MAX_CONNECTORS:
-            pending.append(word)
-        else:
+            closed = word != token or token.endswith(".")
+        elif run and token in _CONNECTORS and len(pending) < _MAX_CONNECTORS:
+            pending.append(token)
+        elif run:
             yield from _trimmed(run)
             run, pending = [], []
-        closed = word != token or token.endswith(".")
     yield from _trimmed(run)
 
 
 def _strip_possessive(token: str) -> str:
+    if token[-1] not in "s'’":
+        return token  # the common case, decided without four endswith() calls
     for suffix in ("’s", "'s", "’", "'"):
         if token.endswith(suffix) and len(token) > len(suffix):
             return token[: -len(suffix)]
@@ -147,6 +150,8 @@ def _trimmed(run: list[str]) -> Iterator[tuple[str, ...]]:
 
 
 def _is_edge_junk(word: str) -> bool:
+    if len(word) > 1 and word.isupper():
+        return False  # an acronym: "US" is not "Us", "IT" is not "It"
     # "We’re" and "There’s" are stopwords with a contraction attached.
     stem = _APOSTROPHE.split(word, maxsplit=1)[0]
     return stem.casefold() in _STOPWORDS or not word[0].isupper()

@@ -63,6 +63,11 @@ class GeneratorError(Exception):
     def diagnostic(self) -> Diagnostic:
         return Diagnostic("error", self.message, self.location, self.hint)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries in parallel builds; keep location and hint.
+        return (_rebuild_error, (type(self), self.message, self.location, self.hint,
+                                 self.source_lines))
+
     def __str__(self) -> str:
         return str(self.diagnostic())
 
@@ -98,6 +103,14 @@ class BuildFailed(GeneratorError):
         errors = [d for d in diagnostics if d.severity == "error"]
         super().__init__(f"{len(errors)} error(s); nothing was published")
         self.diagnostics = diagnostics
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (BuildFailed, (self.diagnostics,))
+
+
+def _rebuild_error(cls: type[GeneratorError], message: str, location: SourceLocation | None,
+                   hint: str | None, source_lines: tuple[str, ...]) -> GeneratorError:
+    return cls(message, location, hint, source_lines=source_lines)
 
 
 def excerpt(text: str, line: int, context: int = 2) -> tuple[str, ...]:

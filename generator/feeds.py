@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from .context import ArticleView
@@ -20,7 +20,7 @@ DC = "http://purl.org/dc/elements/1.1/"
 ET.register_namespace("atom", ATOM)
 ET.register_namespace("content", CONTENT)
 ET.register_namespace("dc", DC)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _sub(parent: ET.Element, tag: str, text: str = "", **attrs: str) -> ET.Element:
@@ -92,7 +92,20 @@ def atom(title: str, description: str, home: str, self_url: str, publisher: str,
             _sub(entry, f"{{{ATOM}}}content", str(article.html), type="html")
         for tag in article.tags:
             _sub(entry, f"{{{ATOM}}}category", term=tag.name)
-    return _xml_bytes(root)
+    return _xml_bytes(_unprefixed(root, ATOM))
+
+
+def _unprefixed(root: ET.Element, namespace: str) -> ET.Element:
+    """Make `namespace` the default one (<feed xmlns="...">): some readers reject <atom:feed>.
+
+    ElementTree's own `default_namespace` refuses the unqualified attributes Atom uses.
+    """
+    prefix = f"{{{namespace}}}"
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(prefix):
+            element.tag = element.tag[len(prefix):]
+    root.set("xmlns", namespace)
+    return root
 
 
 def json_feed(title: str, description: str, home: str, self_url: str, language: str,
@@ -125,4 +138,5 @@ def json_feed(title: str, description: str, home: str, self_url: str, language: 
 
 def _xml_bytes(root: ET.Element) -> bytes:
     ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"

@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class IngestReport:
     kept: list[Path] = field(default_factory=list)
     failed: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    records: dict[str, tuple[int, int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +47,43 @@ class _Existing:
     hand_edited: bool
 
 
-def ingest(config: SiteConfig) -> IngestReport:
+SeedRecord = tuple[int, int, str]  # (size, mtime_ns, article path): lets unchanged seeds skip
+
+
+def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None) -> IngestReport:
+    """Ingest every seed; `known` (from the build cache) lets unchanged seeds skip reading."""
     root = config.root
-    seeds = sorted(p for p in (root / "seeds").glob("*.txt") if p.is_file())
+    report = IngestReport()
+    pending = []
+    for seed_path in sorted(p for p in (root / "seeds").glob("*.txt") if p.is_file()):
+        relative = seed_path.relative_to(root).as_posix()
+        record = (known or {}).get(relative)
+        try:
+            st = seed_path.stat()
+        except OSError:
+            st = None
+        if record and st and record[:2] == (st.st_size, st.st_mtime_ns) \
+                and (root / record[2]).is_file():
+            report.unchanged += 1
+            report.records[relative] = record
+        else:
+            pending.append(seed_path)
+    if pending:
+        _ingest_pending(config, pending, report)
+    return report
+
+
+def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport) -> None:
+    root = config.root
     articles = root / "content" / "articles"
     existing = _existing_articles(articles, root)
     taken = {p.stem for p in articles.glob("*.md")}
-    report = IngestReport()
     git_dates: dict[str, datetime] | None = None
     for seed_path in seeds:
         relative = seed_path.relative_to(root)
         try:
             raw = seed_path.read_bytes()
+            st = seed_path.stat()
         except OSError as err:
             report.failed += 1
             report.diagnostics.append(Diagnostic(
@@ -67,6 +93,7 @@ def ingest(config: SiteConfig) -> IngestReport:
         old = existing.get(relative.as_posix())
         if old and old.metadata.get("source_sha256") == sha:
             report.unchanged += 1
+            report.records[relative.as_posix()] = (st.st_size, st.st_mtime_ns, old.path.as_posix())
             continue
         if old and old.hand_edited:
             report.kept.append(old.path)
@@ -89,7 +116,8 @@ def ingest(config: SiteConfig) -> IngestReport:
         target = articles / f"{slug}.md"
         _write_atomic(target, article_text(seed, slug, date, sha, relative, config))
         report.written.append(target.relative_to(root))
-    return report
+        report.records[relative.as_posix()] = (st.st_size, st.st_mtime_ns,
+                                               target.relative_to(root).as_posix())
 
 
 def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
@@ -168,7 +196,7 @@ def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: 
     added = git_dates.get(relative.as_posix())
     if added is not None:
         return added.astimezone(tz)
-    mtime = datetime.fromtimestamp(seed_path.stat().st_mtime, tz=timezone.utc)
+    mtime = datetime.fromtimestamp(seed_path.stat().st_mtime, tz=UTC)
     return mtime.replace(microsecond=0).astimezone(tz)
 
 
@@ -176,8 +204,13 @@ def _git_added_dates(root: Path) -> dict[str, datetime]:
     """seed path -> date of the commit that first added it, from one `git log` call."""
     try:
         result = subprocess.run(
-            ["git", "log", "--diff-filter=A", "--format=@%cI", "--name-only", "--", "seeds"],
-            cwd=root, capture_output=True, text=True, timeout=60, check=False)
+            # --relative: names relative to the project even inside a larger repository;
+            # quotePath off: non-ASCII names come out as written; --no-renames: stable
+            # whatever the user's diff.renames setting.
+            ["git", "-c", "core.quotePath=false", "log", "--relative", "--no-renames",
+             "--diff-filter=A", "--format=@%cI", "--name-only", "--", "seeds"],
+            cwd=root, capture_output=True, encoding="utf-8", errors="replace", timeout=60,
+            check=False)
     except (OSError, subprocess.TimeoutExpired):
         return {}
     if result.returncode != 0:

@@ -22,6 +22,16 @@ _md: markdown.Markdown | None = None
 # always safe because each is in Markdown's ESCAPED_CHARS.
 _INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|])")
 _ORDERED_START = re.compile(r"^(\d+)([.)])")
+# Characters the HTML standard forbids in text: controls other than ASCII whitespace, and
+# noncharacters. Python-Markdown also deletes U+0002/U+0003 (its placeholder markers), so they
+# could not survive anyway; each becomes a visible U+FFFD instead of vanishing silently.
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
+              for plane in range(17))
+    + "]"
+)
+REPLACEMENT = "\ufffd"
 
 
 def render_markdown(text: str) -> str:
@@ -33,18 +43,38 @@ def render_markdown(text: str) -> str:
 
 
 def escape_paragraph(text: str) -> str:
-    """Turn one paragraph of plain news text into Markdown that renders to exactly that text."""
+    """Turn one paragraph of plain news text into Markdown that renders to exactly that text.
+
+    Spaces at either end are dropped (Markdown would read leading ones as a code block and two
+    trailing ones as a line break); characters HTML forbids (see `_FORBIDDEN`) become U+FFFD.
+    """
+    text = visible_text(text).replace("\r", " ").replace("\n", " ").strip(" ")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # Markdown expands tabs to spaces and reads a newline plus ':' as a definition list.
-    text = text.replace("\t", "&#9;").replace("\r", " ").replace("\n", " ")
     text = _INLINE_SPECIAL.sub(r"\\\1", text)
+    # Markdown expands tabs to spaces: a character reference keeps the tab itself.
+    text = text.replace("\t", "&#9;")
     # Block-level markers only matter at the start of a line.
     text = _ORDERED_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
-    if text[:1] in ("-", "=", ".", ":", "~"):
-        text = "\\" + text if text[0] in "-." else "&#" + str(ord(text[0])) + ";" + text[1:]
-    # Two trailing spaces would be a hard line break; leading spaces a code block.
-    text = text.strip(" ")
+    if text[:1] in ("-", "."):
+        text = "\\" + text
+    elif text[:1] in ("=", ":", "~"):
+        text = _reference(text[0]) + text[1:]
+    # Markdown strips Unicode whitespace (NBSP, ideographic space...) around a paragraph;
+    # character references survive that.
+    if text[:1].isspace():
+        text = _reference(text[0]) + text[1:]
+    if text[-1:].isspace():
+        text = text[:-1] + _reference(text[-1])
     return text
+
+
+def visible_text(text: str) -> str:
+    """`text` as a page shows it: each character HTML forbids replaced by U+FFFD."""
+    return _FORBIDDEN.sub(REPLACEMENT, text)
+
+
+def _reference(character: str) -> str:
+    return f"&#{ord(character)};"
 
 
 class _TextCollector(HTMLParser):
@@ -66,8 +96,13 @@ def html_to_text(html: str) -> str:
 _WORD = re.compile(r"\w+(?:[’'\-.]\w+)*")
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
 def word_count(html: str) -> int:
-    return len(_WORD.findall(html_to_text(html)))
+    # Tags are dropped with a regex: exact text extraction (html_to_text) costs 10x more and
+    # entities like &amp; do not change a word count.
+    return len(_WORD.findall(_TAG.sub(" ", html)))
 
 
 def reading_minutes(words: int, words_per_minute: int) -> int:

@@ -50,10 +50,12 @@ class Document:
     html: str
     word_count: int
     reading_minutes: int
+    # The document's identity everywhere else (Site, cache); stored because it is looked up
+    # millions of times at 10,000 articles and Path.as_posix() is slow.
+    key: str = field(init=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return self.path.as_posix()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.path.as_posix())
 
 
 @dataclass(frozen=True, slots=True)

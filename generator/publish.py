@@ -31,32 +31,48 @@ def build_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class Publisher:
-    def __init__(self, output_dir: Path) -> None:
-        self.output_dir = output_dir
-        self.staging = output_dir.with_name(f".{output_dir.name}.staging")
-        self.retired = output_dir.with_name(f".{output_dir.name}.previous")
+class _Writer:
+    """Shared by both publishing modes: the path check and the "unchanged bytes" bookkeeping."""
+
+    base: Path
+
+    def __init__(self) -> None:
         self.written = 0
         self.unchanged = 0
         self.changed: list[str] = []  # outputs whose bytes differ from the previous site
-        self._recover()
+
+    def target(self, relative: str) -> Path:
+        # Checked lexically (no resolve(): it costs a syscall per path component, per file).
+        parts = relative.split("/")
+        if ("\x00" in relative or "\\" in relative or relative.startswith("/")
+                or any(part in ("", ".", "..") for part in parts)):
+            raise PublishError(f"refusing to write {relative!r} outside the output folder")
+        return self.base / relative
+
+    def counts(self) -> tuple[int, int, list[str]]:
+        return self.written, self.unchanged, self.changed
+
+    def add_counts(self, counts: tuple[int, int, list[str]]) -> None:
+        """Merge what a worker process wrote through its copy of this writer."""
+        self.written += counts[0]
+        self.unchanged += counts[1]
+        self.changed += counts[2]
+
+
+class Publisher(_Writer):
+    """Full build: write everything into a staging folder, then swap it in."""
+
+    def __init__(self, output_dir: Path) -> None:
+        super().__init__()
+        self.output_dir = output_dir
+        self.base = self.staging = output_dir.with_name(f".{output_dir.name}.staging")
+        self.retired = output_dir.with_name(f".{output_dir.name}.previous")
+        recover(output_dir)
         shutil.rmtree(self.staging, ignore_errors=True)
         try:
             self.staging.mkdir(parents=True)
         except OSError as err:
             raise _os_error(err, self.staging) from None
-
-    def _recover(self) -> None:
-        # A build killed between the two renames of `commit` leaves only the retired copy.
-        if self.retired.exists() and not self.output_dir.exists():
-            os.rename(self.retired, self.output_dir)
-        shutil.rmtree(self.retired, ignore_errors=True)
-
-    def target(self, relative: str) -> Path:
-        path = (self.staging / relative).resolve()
-        if not path.is_relative_to(self.staging.resolve()) or "\x00" in relative:
-            raise PublishError(f"refusing to write {relative!r} outside the output folder")
-        return path
 
     def write(self, output: Output) -> None:
         path = self.target(output.path)
@@ -64,14 +80,14 @@ class Publisher:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if _same_bytes(previous, output.data):
-                os.link(previous, path)
+                os.link(previous, path)  # keeps the old mtime: deploys see no change
                 self.unchanged += 1
                 return
             path.write_bytes(output.data)
-            self.written += 1
-            self.changed.append(output.path)
         except OSError as err:
             raise _os_error(err, path) from None
+        self.written += 1
+        self.changed.append(output.path)
 
     def removed_count(self) -> int:
         """Files of the previous site that this build does not produce."""
@@ -92,6 +108,58 @@ class Publisher:
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class InPlaceWriter(_Writer):
+    """Incremental build: replace only changed files, each atomically (temp file + rename).
+
+    A killed build leaves every file complete (old or new); the cache is saved only afterwards,
+    so the next build redoes whatever this one did not finish.
+    """
+
+    def __init__(self, output_dir: Path) -> None:
+        super().__init__()
+        self.base = self.output_dir = output_dir
+
+    def write(self, output: Output) -> None:
+        path = self.target(output.path)
+        if _same_bytes(path, output.data):
+            self.unchanged += 1
+            return
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(output.data)
+            os.replace(temporary, path)
+        except OSError as err:
+            temporary.unlink(missing_ok=True)
+            raise _os_error(err, path) from None
+        self.written += 1
+        self.changed.append(output.path)
+
+    def remove(self, relatives: list[str]) -> int:
+        removed = 0
+        for relative in sorted(relatives):
+            path = self.target(relative)
+            try:
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                continue
+            self.changed.append(relative)
+            parent = path.parent
+            while parent != self.output_dir and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        return removed
+
+
+def recover(output_dir: Path) -> None:
+    """Undo what a build killed between the two renames of `Publisher.commit` left behind."""
+    retired = output_dir.with_name(f".{output_dir.name}.previous")
+    if retired.exists() and not output_dir.exists():
+        os.rename(retired, output_dir)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import SiteConfig
 from .context import ContextBuilder
-from .errors import TemplateError, SourceLocation
+from .errors import SourceLocation, TemplateError
 from .feeds import atom, json_feed, rss
 from .model import Output, RenderJob, Site
 from .sitemap import news_sitemap, robots, sitemap
@@ -22,7 +22,7 @@ from .urls import Urls
 
 class Renderer:
     def __init__(self, site: Site, config: SiteConfig, manifest: dict[str, str],
-                 now: datetime) -> None:
+                 now: datetime, html_of: Any = None) -> None:
         self.site = site
         self.config = config
         self.now = now
@@ -34,7 +34,13 @@ class Renderer:
             "url_for": self.urls.rel,
             "abs_url": self.urls.absolute,
         })
-        self.contexts = ContextBuilder(site, config, self.asset_url)
+        self.contexts = ContextBuilder(site, config, self.asset_url, html_of)
+
+    def after_fork(self) -> None:
+        """Called in a forked worker: drop handles that must not be shared across processes."""
+        reset = getattr(self.contexts._html_of, "__self__", None)
+        if reset is not None and hasattr(reset, "after_fork"):
+            reset.after_fork()
 
     def asset_url(self, name: str) -> str:
         """URL of a static file by its name under layouts/static/ (fingerprinted) or content/."""

@@ -21,6 +21,10 @@ def new_document(config: SiteConfig, title: str, *, page: bool, section: str,
     folder = config.root / "content" / ("pages" if page else "articles")
     target = folder / f"{slug}.md"
     relative = target.relative_to(config.root)
+    known = {s.slug for s in config.sections} | {config.default_section}
+    if section and section not in known:
+        raise ContentError(f"unknown section {section!r}", SourceLocation(config.path),
+                           hint=f"use one of: {', '.join(sorted(known))}")
     if target.exists():
         raise ContentError(f"{relative} already exists", SourceLocation(relative),
                            hint="choose another title or edit the existing file")
@@ -33,6 +37,7 @@ def new_document(config: SiteConfig, title: str, *, page: bool, section: str,
         )
     body = "Write the story here. Remove `draft: true` to publish it.\n"
     folder.mkdir(parents=True, exist_ok=True)
-    target.write_text(frontmatter.dumps(frontmatter.Post(body, **metadata), sort_keys=False) + "\n",
+    target.write_text(frontmatter.dumps(frontmatter.Post(body, None, **metadata), sort_keys=False)
+                      + "\n",
                       encoding="utf-8")
     return relative

@@ -15,8 +15,8 @@ but `IngestError`.
 # - The header area runs from the headline to the first body paragraph. Only there are credit,
 #   caption, byline and date lines recognised (whole lines, at the start or end of a block), and
 #   they never reach the body.
-# - Standfirst: the block right after the headline, when it is plain text, does not open with a
-#   dateline, and another text block follows it. Otherwise there is none (warning).
+# - Standfirst: the block right after the headline, when it opens with text (not a header line
+#   or a dateline) and another text block follows it. Otherwise there is none (warning).
 # - Caption: a `Caption: …` line; the text before a trailing `(… Photo …)` credit on the same
 #   line; or one text line directly below a credit line in the same block (no blank line between
 #   them: a line glued to the credit belongs to it).
@@ -29,13 +29,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .errors import Diagnostic, IngestError, SourceLocation
 
 
 @dataclass(frozen=True, slots=True)
 class Seed:
+    """One seed file, read: the parts of the article as written, and what had to fall back."""
+
     path: Path
     headline: str
     standfirst: str | None
@@ -55,6 +57,10 @@ _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
 _BINARY_SAMPLE = 65536
 _BINARY_SHARE = 0.1
 _HEADLINE_COPY_WINDOW = 6
+# Real header areas are a handful of lines. The caps keep a scrape of a million "Photo:" or
+# date lines linear and cheap: beyond them everything is body text.
+_HEADER_BLOCKS = 12
+_PEEL = 10
 _LONG_HEADLINE = 300
 # Header lines are short; longer lines are always text, which also keeps every regex cheap.
 _MAX_META_LINE = 300
@@ -62,19 +68,14 @@ _MAX_DATELINE = 120
 
 _KEY_JUNK = re.compile(r"[\W_]+")
 _QUOTE = re.compile('["“”]')
-_CREDIT_LABEL = re.compile(
-    r"(?:photo(?:graph)?|image|picture|photo credit|credit)s?\s*:\s*(?P<value>\S.*)", re.IGNORECASE
-)
+_CREDIT_LABEL = re.compile(r"(?i)(?:photo(?:graph)?|image|picture|credit)s?\s*:\s*(?P<value>\S.*)")
 _CREDIT_BY = re.compile(r"(?:photo(?:graph)?|image|picture)\s+by\s+(?P<value>\S.*)", re.IGNORECASE)
 _PHOTO_WORD = re.compile(r"\bphoto", re.IGNORECASE)
 _CAPTION = re.compile(r"caption\s*:\s*(?P<value>\S.*)", re.IGNORECASE)
 _BYLINE = re.compile(r"by\s+(?P<value>\S.*)", re.IGNORECASE)
 _NAME_SPLIT = re.compile(r"\s*[,;|]\s*|\s+(?:and|&)\s+|\s+[-–—]\s+", re.IGNORECASE)
 _NAME_WORD = re.compile(r"[^\W\d_][\w.'’\-]*")
-_NAME_PARTICLES = frozenset(
-    {"al", "bin", "da", "de", "del", "della", "der", "di", "dos", "du", "el", "la", "le", "van",
-     "von"}
-)
+_NAME_PARTICLES = frozenset(("al", "bin", "da", "de", "del", "der", "di", "du", "la", "van", "von"))
 _AGENCIES = frozenset(
     name.casefold()
     for name in (
@@ -86,18 +87,16 @@ _AGENCIES = frozenset(
 )
 _ROLE_WORDS = frozenset({"writer", "reporter", "correspondent", "editor", "contributor", "staff"})
 _DATE_LABEL = re.compile(
-    r"(?P<label>published|posted|dated?|last updated|updated|modified)(?:\s+on)?\s*(?P<colon>:)?"
-    r"\s*(?P<value>\S.*)",
-    re.IGNORECASE,
+    r"(?i)(?P<label>published|posted|dated?|last updated|updated|modified)(?:\s+on)?\s*"
+    r"(?P<colon>:)?\s*(?P<value>\S.*)"
 )
 _WEEKDAY = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
-_MONTH_ABBREVIATION = re.compile(
-    r"\b(jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)(?:t\b)?\.?", re.IGNORECASE
-)
+_MONTH_ABBREVIATION = re.compile(r"(?i)\b(jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)(?:t\b)?\.?")
 _ISO = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
 )
+_YEAR = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
 _UTC_SUFFIX = re.compile(r"\s+(?:UTC|GMT)", re.IGNORECASE)
 _DATE_FORMATS = (
     "%B %d, %Y", "%B %d %Y", "%d %B %Y", "%d %B, %Y", "%B %d, %Y %H:%M", "%B %d, %Y %I:%M %p",
@@ -112,9 +111,10 @@ _DATELINE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Block:
+class _Block(NamedTuple):
     """A run of non-blank lines, each stripped; `start` is the 1-based line of the first."""
+
+    # A NamedTuple, not a frozen dataclass: a 10 MB seed can make a million of them.
 
     start: int
     lines: tuple[str, ...]
@@ -144,23 +144,13 @@ class _Header:
     date: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    standfirst: _Block | None
-    body: tuple[_Block, ...]
-    metas: tuple[_Meta, ...]
-
-
 def parse_seed(raw: bytes, path: Path) -> Seed:
     """Read one seed file's bytes; raise `IngestError` only when there is no article at all."""
     text, warnings = _decode(raw, path)
     blocks = _blocks(text)
     if not blocks:
-        raise IngestError(
-            f"{path} is empty",
-            SourceLocation(path),
-            hint="a seed needs its headline on the first line, then a blank line and the body",
-        )
+        raise IngestError(f"{path} is empty", SourceLocation(path), hint="a seed needs its "
+                          "headline on the first line, then a blank line and the body")
     head, rest = blocks[0], blocks[1:]
     if len(head.lines) > 1:
         warnings.append(_warn(path, head.start + 1, "the headline line is followed by more "
@@ -170,30 +160,27 @@ def parse_seed(raw: bytes, path: Path) -> Seed:
     if len(headline) > _LONG_HEADLINE:
         warnings.append(_warn(path, head.start, f"the headline is {len(headline)} characters "
                               "long; is line 1 really a headline?"))
-    layout = _layout(rest, headline)
-    header = _fold_header(layout.metas, path, warnings)
-    dateline, paragraphs = _lift_dateline(tuple(block.text for block in layout.body))
+    standfirst, body, metas = _layout(rest, headline)
+    header = _fold_header(metas, path, warnings)
+    paragraphs = tuple(block.text for block in body)
+    dateline, first = _split_dateline(paragraphs[0]) if paragraphs else (None, "")
+    paragraphs = (first, *paragraphs[1:]) if dateline else paragraphs
     if not paragraphs:
-        warnings.append(_warn(path, head.start, "no body: the seed has only a headline"))
-    elif layout.standfirst is None:
-        warnings.append(_warn(path, layout.body[0].start, "no standfirst: the block after the "
-                              "headline is not a summary followed by more body"))
+        warnings.append(_warn(path, head.start, "no body: the seed has only a headline",
+                              "add the article text below the headline, after a blank line"))
+    elif standfirst is None:
+        warnings.append(_warn(path, body[0].start, "no standfirst: the block after the "
+                              "headline is not a summary followed by more body",
+                              "put a one-paragraph summary right below the headline"))
     return Seed(
-        path=path,
-        headline=headline,
-        standfirst=layout.standfirst.text if layout.standfirst else None,
-        image_credit=header.credit,
-        image_caption=header.caption,
-        authors=header.authors,
-        dateline=dateline,
-        date=header.date,
-        paragraphs=paragraphs,
-        warnings=tuple(warnings),
+        path=path, headline=headline, standfirst=standfirst.text if standfirst else None,
+        image_credit=header.credit, image_caption=header.caption, authors=header.authors,
+        dateline=dateline, date=header.date, paragraphs=paragraphs, warnings=tuple(warnings),
     )
 
 
-def _warn(path: Path, line: int | None, message: str) -> Diagnostic:
-    return Diagnostic("warning", message, SourceLocation(path, line))
+def _warn(path: Path, line: int | None, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic("warning", message, SourceLocation(path, line), hint)
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, list[Diagnostic]]:
@@ -201,11 +188,8 @@ def _decode(raw: bytes, path: Path) -> tuple[str, list[Diagnostic]]:
     sample = raw[:_BINARY_SAMPLE]
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if b"\0" in raw or controls > _BINARY_SHARE * len(sample):
-        raise IngestError(
-            f"{path} is not a text file",
-            SourceLocation(path),
-            hint="a seed must be plain text (UTF-8); UTF-16 files must be re-saved as UTF-8",
-        )
+        raise IngestError(f"{path} is not a text file", SourceLocation(path), hint="a seed "
+                          "must be plain text (UTF-8); re-save UTF-16 files as UTF-8")
     try:
         return raw.decode("utf-8"), []
     except UnicodeDecodeError as err:
@@ -215,14 +199,14 @@ def _decode(raw: bytes, path: Path) -> tuple[str, list[Diagnostic]]:
     except UnicodeDecodeError:
         # Latin-1 maps every byte, so this cannot fail.
         text, encoding = raw.decode("latin-1"), "Latin-1"
-    line = raw[:bad].replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
-    message = f"not valid UTF-8 (byte {bad}); decoded as {encoding}"
-    return text, [Diagnostic("warning", message, SourceLocation(path, line),
-                             hint="re-save the seed as UTF-8")]
+    before = raw[:bad].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    where = SourceLocation(path, before.count(b"\n") + 1, len(before) - before.rfind(b"\n"))
+    message = f"not valid UTF-8 (first bad byte at offset {bad}); decoded as {encoding}"
+    return text, [Diagnostic("warning", message, where, hint="re-save the seed as UTF-8")]
 
 
 def _blocks(text: str) -> list[_Block]:
-    """Split normalised text into blocks at blank lines (whitespace-only lines are blank)."""
+    """Split text into blocks at blank lines (whitespace-only lines are blank)."""
     blocks: list[_Block] = []
     current: list[str] = []
     start = 0
@@ -247,16 +231,10 @@ def _key(text: str) -> str:
 
 
 def _unwrap_quotes(headline: str) -> str:
-    if len(headline) < 3 or headline[0] not in '"“' or headline[-1] not in '"”':
-        return headline
+    """Drop quotes that wrap the whole headline, but not those of `"Yes," he said, "no"`."""
     inner = headline[1:-1]
-    if not inner.strip() or _closes_early(inner):
+    if len(headline) < 3 or headline[0] not in '"“' or headline[-1] not in '"”' or not inner.strip():
         return headline
-    return inner.strip()
-
-
-def _closes_early(inner: str) -> bool:
-    """True when a quote inside closes the outer one, as in `"Yes," he said, "no"`."""
     depth = 0
     for match in _QUOTE.finditer(inner):
         quote, at = match.group(), match.start()
@@ -264,34 +242,42 @@ def _closes_early(inner: str) -> bool:
         opens = quote == "“" or (quote == '"' and (at == 0 or inner[at - 1] in " \t([{—–-"))
         depth += 1 if opens else -1
         if depth < 0:
-            return True
-    return False
+            return headline  # an inner quote closed the opening one
+    return inner.strip()
 
 
-def _layout(blocks: list[_Block], headline: str) -> _Layout:
-    """Split the blocks after the headline into header lines, standfirst and body."""
+def _layout(
+    blocks: list[_Block], headline: str
+) -> tuple[_Block | None, list[_Block], list[_Meta]]:
+    """Split the blocks after the headline into standfirst, body and header lines."""
     key = _key(headline)
     metas: list[_Meta] = []
     texts: list[_Block] = []
-    rest = len(blocks)
+    candidate = False  # texts[0] may be the standfirst
     right_after_headline = True
+    rest = len(blocks)
     for index, block in enumerate(blocks):
+        if index >= _HEADER_BLOCKS or len(texts) == 2 or (texts and not candidate):
+            rest = index
+            break
         if _is_copy(index, block, key, headline):
             continue
         found, text = _read_block(block)
         metas.extend(found)
         if text is not None:
-            standfirst_like = right_after_headline and not found and not _starts_dateline(text)
+            if not texts:
+                # A header line above the text (a byline, say) means the body has begun.
+                dated = _split_dateline(text.lines[0])[0] is not None
+                candidate = right_after_headline and text.start == block.start and not dated
             texts.append(text)
-            if len(texts) == 2 or not standfirst_like:
-                rest = index + 1
-                break
         right_after_headline = False
+    window = max(rest, _HEADLINE_COPY_WINDOW)
+    body = texts + [b for i, b in enumerate(blocks[rest:window], rest)
+                    if not _is_copy(i, b, key, headline)] + blocks[window:]
     # A lone text block is the body's only paragraph, not a standfirst.
-    standfirst = texts[0] if len(texts) == 2 else None
-    body = texts[-1:] + [b for i, b in enumerate(blocks[rest:], rest)
-                         if not _is_copy(i, b, key, headline)]
-    return _Layout(standfirst, tuple(body), tuple(metas))
+    if candidate and len(body) > 1:
+        return body[0], body[1:], metas
+    return None, body, metas
 
 
 def _is_copy(index: int, block: _Block, key: str, headline: str) -> bool:
@@ -307,21 +293,22 @@ def _read_block(block: _Block) -> tuple[list[_Meta], _Block | None]:
     """Peel header lines off both ends of a header-area block; return them and the text left."""
     lines, count = block.lines, len(block.lines)
     lead: list[_Meta] = []
-    while len(lead) < count and (meta := _meta(lines[len(lead)], block.start + len(lead))):
+    while len(lead) < min(count, _PEEL):
+        if (meta := _meta(lines[len(lead)], block.start + len(lead))) is None:
+            break
         lead.append(meta)
     end = count
     tail: list[_Meta] = []
-    while end > len(lead) and (meta := _meta(lines[end - 1], block.start + end - 1)):
-        tail.insert(0, meta)
+    while end > max(len(lead), count - _PEEL):
+        if (meta := _meta(lines[end - 1], block.start + end - 1)) is None:
+            break
+        tail.insert(0, meta)  # at most _PEEL lines, so inserting at the front stays cheap
         end -= 1
-    text = lines[len(lead):end]
-    if len(text) == 1 and lead and lead[-1].kind == "credit" and not lead[-1].caption:
-        caption = _Block(block.start + len(lead), text)
-        if not _starts_dateline(caption):
-            return [*lead, _Meta("caption", caption.start, caption=text[0]), *tail], None
-    if not text:
-        return lead + tail, None
-    return lead + tail, _Block(block.start + len(lead), text)
+    text, start = lines[len(lead) : end], block.start + len(lead)
+    glued = len(text) == 1 and lead and lead[-1].kind == "credit" and not lead[-1].caption
+    if glued and _split_dateline(text[0])[0] is None:
+        return [*lead, _Meta("caption", start, caption=text[0]), *tail], None
+    return lead + tail, (_Block(start, text) if text else None)
 
 
 def _meta(line: str, number: int) -> _Meta | None:
@@ -358,14 +345,15 @@ def _credit(line: str, number: int) -> _Meta | None:
 
 def _is_affiliation(text: str) -> bool:
     folded = text.casefold()
-    return folded in _AGENCIES or (bool(folded) and folded.split()[-1] in _ROLE_WORDS)
+    words = folded.split()
+    return folded in _AGENCIES or (bool(words) and words[-1] in _ROLE_WORDS)
 
 
 def _authors(text: str, min_words: int) -> tuple[str, ...] | None:
     """The names in a byline, agencies left out; None when `text` is not a list of names."""
     names: list[str] = []
     for part in _NAME_SPLIT.split(text):
-        if not part or _is_affiliation(part):
+        if not part.strip() or _is_affiliation(part):
             continue
         words = part.split()
         if not min_words <= len(words) <= 4 or not words[0][0].isupper():
@@ -397,12 +385,14 @@ def _date_meta(line: str, number: int) -> _Meta | None:
 def _parse_date(text: str) -> datetime | None:
     """A date in one of the documented forms; naive unless the text names a zone or offset."""
     text = text.strip()
+    if not _YEAR.search(text):
+        return None  # strptime is slow to fail; every accepted form has a four-digit year
     if weekday := _WEEKDAY.match(text):
         text = text[weekday.end():]
     if _ISO.fullmatch(text):
         try:
             return datetime.fromisoformat(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     utc = _UTC_SUFFIX.search(text)
     if utc and utc.end() == len(text):
@@ -418,31 +408,21 @@ def _parse_date(text: str) -> datetime | None:
     return None
 
 
-def _starts_dateline(block: _Block) -> bool:
-    return _split_dateline(block.lines[0]) is not None
-
-
-def _split_dateline(paragraph: str) -> tuple[str, str] | None:
-    """("WASHINGTON", "text") for "WASHINGTON — text"; None unless the place is in capitals."""
+def _split_dateline(paragraph: str) -> tuple[str | None, str]:
+    """("WASHINGTON", "text") for "WASHINGTON — text"; (None, paragraph) without a dateline."""
     match = _DATELINE.match(paragraph[:_MAX_DATELINE])
+    # Only a place in capitals counts, and what follows it opens a sentence: neither
+    # "Washington — the capital" nor "NATO — the alliance" has a dateline.
     if match is None or not match["place"].isupper() or len(_key(match["place"])) < 2:
-        return None
-    rest = paragraph[match.end():].strip()
-    # The text after a dateline opens a sentence; "NATO — the alliance…" is not a dateline.
+        return None, paragraph
+    rest = paragraph[match.end() :].strip()
     if not rest or rest[0].islower():
-        return None
+        return None, paragraph
     ends = [match.end(group) for group in ("place", "extra", "agency") if match[group]]
     return paragraph[: max(ends)].strip(), rest
 
 
-def _lift_dateline(paragraphs: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
-    split = _split_dateline(paragraphs[0]) if paragraphs else None
-    if split is None:
-        return None, paragraphs
-    return split[0], (split[1], *paragraphs[1:])
-
-
-def _fold_header(metas: tuple[_Meta, ...], path: Path, warnings: list[Diagnostic]) -> _Header:
+def _fold_header(metas: list[_Meta], path: Path, warnings: list[Diagnostic]) -> _Header:
     """The first credit, caption and readable date win; every one dropped gets a warning."""
     credits = [meta for meta in metas if meta.kind == "credit"]
     captions = [meta for meta in metas if meta.caption]
@@ -453,7 +433,9 @@ def _fold_header(metas: tuple[_Meta, ...], path: Path, warnings: list[Diagnostic
                                   "it as YYYY-MM-DD"))
     for what, extra in (("photo credit", credits[1:]), ("caption", captions[1:]),
                         ("date line", dates[1:])):
-        warnings += [_warn(path, meta.line, f"a second {what} was ignored") for meta in extra]
+        if extra:  # one warning per kind, however many extras a scrape repeats
+            more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            warnings.append(_warn(path, extra[0].line, f"a second {what} was ignored{more}"))
     authors = (name for meta in metas for name in meta.authors)
     return _Header(
         credit=credits[0].value if credits else None,

@@ -7,8 +7,10 @@ so the work stays linear in the number of articles. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 import bisect
+import heapq
+import itertools
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -39,8 +41,8 @@ def index_site(
                       key=lambda e: (e.date, e.doc.key), reverse=True)
     article_keys = tuple(e.doc.key for e in articles)
     pages = tuple(sorted(e.doc.key for e in entries.values() if e.doc.kind == "page"))
-    older = {a: b for a, b in zip(article_keys, article_keys[1:])}
-    newer = {b: a for a, b in zip(article_keys, article_keys[1:])}
+    older = {a: b for a, b in itertools.pairwise(article_keys)}
+    newer = {b: a for a, b in itertools.pairwise(article_keys)}
     return Site(
         entries=entries,
         articles=article_keys,
@@ -119,31 +121,33 @@ def _group(articles: list[Entry], names: object) -> tuple[Taxonomy, ...]:
 def _related(articles: list[Entry], limit: int) -> dict[str, tuple[str, ...]]:
     """Articles sharing the most tags, newest first; uses a tag -> articles index (no n^2 scan).
 
-    Very common tags are capped so one tag on every article cannot make this quadratic.
+    For a tag on thousands of articles only the RELATED_WINDOW articles nearest in time are
+    considered, so one very common tag cannot make this quadratic.
     """
-    position = {e.doc.key: i for i, e in enumerate(articles)}
-    by_tag: dict[str, list[str]] = defaultdict(list)
-    for entry in articles:
+    keys = [entry.doc.key for entry in articles]
+    by_tag: dict[str, list[int]] = defaultdict(list)  # tag -> article positions, ascending
+    for index, entry in enumerate(articles):
         for tag in entry.tag_slugs:
-            by_tag[tag].append(entry.doc.key)
+            by_tag[tag].append(index)
     related: dict[str, tuple[str, ...]] = {}
-    for entry in articles:
-        scores: Counter[str] = Counter()
+    for index, entry in enumerate(articles):
+        scores: dict[int, int] = {}
         for tag in entry.tag_slugs:
-            for other in _nearest(by_tag[tag], position[entry.doc.key], position, 50):
-                if other != entry.doc.key:
-                    scores[other] += 1
-        ranked = sorted(scores, key=lambda k: (-scores[k], position[k]))
-        related[entry.doc.key] = tuple(ranked[:limit])
+            for other in _nearest(by_tag[tag], index, RELATED_WINDOW):
+                scores[other] = scores.get(other, 0) + 1
+        scores.pop(index, None)
+        best = heapq.nsmallest(limit, scores, key=lambda other: (-scores[other], other))
+        related[keys[index]] = tuple(keys[other] for other in best)
     return related
 
 
-def _nearest(keys: list[str], here: int, position: dict[str, int], window: int) -> list[str]:
-    """The `window` articles of a tag list closest in time to position `here`."""
-    if len(keys) <= window:
-        return keys
+RELATED_WINDOW = 50
 
-    positions = [position[k] for k in keys]
+
+def _nearest(positions: list[int], here: int, window: int) -> list[int]:
+    """The `window` entries of an ascending position list closest to position `here`."""
+    if len(positions) <= window:
+        return positions
     middle = bisect.bisect_left(positions, here)
-    start = max(0, min(middle - window // 2, len(keys) - window))
-    return keys[start:start + window]
+    start = max(0, min(middle - window // 2, len(positions) - window))
+    return positions[start:start + window]

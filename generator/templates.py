@@ -27,7 +27,9 @@ def make_environment(layouts: Path, globals_: dict[str, Any]) -> jinja2.Environm
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=True,
+        # A new environment is made for every build, so checking template mtimes on every
+        # include (thousands of stat calls) buys nothing.
+        auto_reload=False,
     )
     env.filters["datefmt"] = _datefmt
     env.filters["iso"] = lambda value: value.isoformat()
@@ -46,49 +48,84 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any],
     except jinja2.TemplateSyntaxError as err:
         raise _syntax_error(err, layouts) from None
     except jinja2.TemplateNotFound as err:
-        raise TemplateError(f"template not found: {err.name}", SourceLocation(layouts / name),
-                            hint=f"create layouts/{err.name} or fix the name that refers to it"
-                            ) from None
-    except jinja2.TemplateError as err:
-        raise _runtime_error(err, name, layouts) from None
-    except RecursionError:
-        raise TemplateError(f"include or extends loop starting at {name}",
-                            SourceLocation(layouts / name),
-                            hint="a template includes itself, directly or through another")
-    except TemplateError:
-        raise
-    except Exception as err:  # a filter or helper raised: still report the template line
-        raise _runtime_error(err, name, layouts) from None
+        raise _located(err, f"template not found: {err.name}", name, layouts,
+                       hint=f"create layouts/{err.name} or fix the name that refers to it"
+                       ) from None
+    except RecursionError as err:
+        raise _loop_error(err, name, layouts) from None
+    except TemplateError as err:  # raised by a helper such as asset_url(): add the template line
+        raise _located(err, err.message, name, layouts, hint=err.hint) from None
+    except Exception as err:  # a Jinja runtime error, or a filter or helper raised
+        message = str(err) if not isinstance(err, jinja2.UndefinedError) else f"undefined: {err}"
+        raise _located(err, f"template error: {message}", name, layouts,
+                       hint="see the template variables documented in the README") from None
 
 
 def _syntax_error(err: jinja2.TemplateSyntaxError, layouts: Path) -> TemplateError:
     path = Path(err.filename) if err.filename else layouts / (err.name or "?")
-    source = err.source or (path.read_text(encoding="utf-8") if path.is_file() else "")
+    source = err.source or _read(path)
     return TemplateError(f"template syntax error: {err.message}",
-                         SourceLocation(_display(path), err.lineno),
+                         SourceLocation(_display(path, layouts), err.lineno),
                          hint="check the matching {% %} / {{ }} tags on that line",
                          source_lines=excerpt(source, err.lineno) if source else ())
 
 
-def _runtime_error(err: Exception, name: str, layouts: Path) -> TemplateError:
-    # Jinja rewrites tracebacks so template frames carry the template's filename and line;
-    # the innermost such frame is the partial that actually failed.
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if f.filename and Path(f.filename).suffix in (".html", ".xml", ".txt", ".j2")]
-    if frames:
-        path, line = Path(frames[-1].filename), frames[-1].lineno
-    else:
-        path, line = layouts / name, None
-    source = path.read_text(encoding="utf-8") if path.is_file() else ""
-    message = str(err) if not isinstance(err, jinja2.UndefinedError) else f"undefined: {err}"
-    return TemplateError(f"template error: {message}", SourceLocation(_display(path), line),
-                         hint="see the template variables documented in the README",
+def _template_frames(err: BaseException, layouts: Path) -> list[tuple[Path, int | None]]:
+    """(template file, line) of every template frame in the traceback, outermost first.
+
+    Jinja rewrites tracebacks so template frames carry the template's file name and line.
+    """
+    root = layouts.resolve()
+    frames = []
+    for frame in traceback.extract_tb(err.__traceback__):
+        path = Path(frame.filename)
+        if path.is_absolute() and path.resolve().is_relative_to(root):
+            frames.append((path, frame.lineno))
+    return frames
+
+
+def _located(err: BaseException, message: str, name: str, layouts: Path, *,
+             hint: str | None) -> TemplateError:
+    # The innermost template frame is the partial that actually failed, not the page.
+    frames = _template_frames(err, layouts)
+    path, line = frames[-1] if frames else (layouts / name, None)
+    source = _read(path)
+    return TemplateError(message, SourceLocation(_display(path, layouts), line), hint=hint,
                          source_lines=excerpt(source, line) if source and line else ())
 
 
-def _display(path: Path) -> Path:
+def _loop_error(err: RecursionError, name: str, layouts: Path) -> TemplateError:
+    frames = _template_frames(err, layouts)
+    if not frames:
+        return TemplateError(f"include or extends loop starting at {name}",
+                             SourceLocation(_display(layouts / name, layouts)),
+                             hint="a template includes itself, directly or through another")
+    # The loop is the innermost template back to its previous occurrence on the stack.
+    # Its location is that previous occurrence: the tag that re-enters the loop.
+    innermost = frames[-1][0]
+    earlier = [i for i, (other, _) in enumerate(frames[:-1]) if other == innermost]
+    cycle = frames[earlier[-1]:] if earlier else frames[-1:]
+    chain = " -> ".join(_display(other, layouts).as_posix() for other, _ in cycle)
+    path, line = cycle[0]
+    source = _read(path)
+    return TemplateError(f"include or extends loop: {chain}",
+                         SourceLocation(_display(path, layouts), line),
+                         hint="a template includes or extends itself, directly or through "
+                         "another; remove one of those tags",
+                         source_lines=excerpt(source, line) if source and line else ())
+
+
+def _read(path: Path) -> str:
     try:
-        return path.resolve().relative_to(Path.cwd())
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _display(path: Path, layouts: Path) -> Path:
+    """`layouts/partials/card.html`: relative to the project, whatever the working folder."""
+    try:
+        return path.resolve().relative_to(layouts.resolve().parent)
     except ValueError:
         return path
 

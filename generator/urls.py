@@ -18,11 +18,16 @@ from .errors import RouteError
 # Windows device names: a file called CON or aux.html breaks checkouts of the site on Windows.
 RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
+# Latin letters that NFKD does not decompose into ASCII ("Straße" would become "strae").
+_LATIN = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
+                        "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th",
+                        "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i"})
 
 
 def slugify(text: str, max_length: int = 80) -> str:
     """ASCII, lowercase, hyphen-separated; never empty, never a reserved device name."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    latin = unicodedata.normalize("NFKD", text.translate(_LATIN))
+    ascii_text = latin.encode("ascii", "ignore").decode("ascii")
     slug = _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
@@ -66,8 +71,10 @@ def output_path(site_path: str) -> str:
     Raises RouteError for anything that is absolute after normalisation, climbs with '..',
     contains a backslash, NUL or a reserved device name: such a path must never be written.
     """
-    if "\x00" in site_path or "\\" in site_path:
-        raise RouteError(f"unsafe URL path {site_path!r}", hint="remove '\\' and NUL from slugs")
+    # ':' too: "C:" is a drive and "a:b" a stream on Windows, where the site may be checked out.
+    if "\x00" in site_path or "\\" in site_path or ":" in site_path:
+        raise RouteError(f"unsafe URL path {site_path!r}",
+                         hint="remove '\\', ':' and NUL from slugs")
     relative = site_path.lstrip("/")
     if relative == "" or relative.endswith("/"):
         relative += "index.html"

@@ -1,0 +1,106 @@
+"""Run one command and measure it: wall time, exit status and peak memory of its process tree.
+
+`measure(cmd, cwd)` starts the command, samples the summed PSS of the process and all its
+descendants from /proc (so a multi-process build is charged for every worker, shared pages
+counted once), and reaps it with os.wait4, whose rusage gives the largest single process's peak
+RSS. Linux-only. Never kills anything it did not start.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SAMPLE_SECONDS = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    seconds: float
+    returncode: int
+    max_rss_mb: float  # largest single process (wait4 rusage; includes reaped descendants)
+    tree_pss_mb: float  # peak of the sampled sum over the whole process tree
+    output_tail: str  # last lines of stdout+stderr, for failures
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.max_rss_mb, self.tree_pss_mb)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                found += [int(child) for child in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_pss_kb(root: int) -> int:
+    total, pending, seen = 0, [root], set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _pss_kb(pid)
+        pending += _children(pid)
+    return total
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb = pid, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(SAMPLE_SECONDS):
+            self.peak_kb = max(self.peak_kb, tree_pss_kb(self.pid))
+
+
+def measure(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Measurement:
+    with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        sampler = _Sampler(process.pid)
+        sampler.start()
+        # wait4 rather than Popen.wait: it hands back this child's own rusage.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
+        sampler.done.set()
+        sampler.join()
+        log.seek(0)
+        tail = log.read()[-2000:].decode("utf-8", "replace")
+    return Measurement(
+        seconds=seconds,
+        returncode=process.returncode,
+        max_rss_mb=usage.ru_maxrss / 1024,  # Linux reports kilobytes
+        tree_pss_mb=sampler.peak_kb / 1024,
+        output_tail=tail,
+    )

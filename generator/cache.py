@@ -1,0 +1,227 @@
+"""Build cache: what the previous build read and wrote, so the next build redoes only what changed.
+
+Lives in `.cache/newsgen.sqlite` (safe to delete). One SQLite transaction per save, so a killed
+build leaves the previous, consistent state. The version key covers the generator, the Markdown
+settings and Python; a corrupt or mismatched cache is discarded with a warning, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sqlite3
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+
+import frontmatter
+
+from . import __version__
+from .errors import Diagnostic, SourceLocation
+from .markup import MARKDOWN_SETTINGS, render_markdown
+from .model import Document, FrontMatter
+
+# The model's field names are part of the key, so a change to the pickled dataclasses can never
+# be read back with the wrong shape.
+_MODEL_SHAPE = ",".join(f.name for cls in (Document, FrontMatter) for f in fields(cls))
+CACHE_VERSION = (f"newsgen={__version__};{MARKDOWN_SETTINGS};python={sys.version_info[:2]};"
+                 f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
+CACHE_DIR = ".cache"
+WATCHED = ("content", "layouts", "seeds")
+
+
+@dataclass(slots=True)
+class BuildState:
+    """Everything the next build needs to decide what to redo."""
+
+    signature: str = ""  # hash of every input's (path, size, mtime): equal means nothing to do
+    options: str = ""  # build options that change output (drafts, future)
+    next_event: datetime | None = None  # a future article or news-sitemap expiry: rebuild then
+    documents: dict[str, tuple[int, int, Document]] = field(default_factory=dict)
+    seeds: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # ingest records
+    outputs: dict[str, str] = field(default_factory=dict)  # output path -> input fingerprint
+
+
+def input_stats(root: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of every source file: site.toml, content/, layouts/, seeds/."""
+    stats: dict[str, tuple[int, int]] = {}
+    for name in WATCHED:
+        _scan(root / name, name, stats)
+    try:
+        st = os.stat(root / "site.toml")
+        stats["site.toml"] = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        pass
+    return stats
+
+
+def _scan(folder: Path, prefix: str, stats: dict[str, tuple[int, int]]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue  # editor swap files and our own temporary files
+        relative = f"{prefix}/{entry.name}"
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _scan(Path(entry.path), relative, stats)
+            elif entry.is_file():
+                st = entry.stat()
+                stats[relative] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            continue
+
+
+def signature(stats: dict[str, tuple[int, int]], options: str) -> str:
+    digest = hashlib.sha256(f"{CACHE_VERSION}\n{options}\n".encode())
+    for path in sorted(stats):
+        size, mtime = stats[path]
+        digest.update(f"{path}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()
+
+
+class CacheStore:
+    """The SQLite file behind the cache: one state blob, plus rendered bodies by source hash."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / CACHE_DIR / "newsgen.sqlite"
+        self.warnings: list[Diagnostic] = []
+        self._db: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS html (sha TEXT PRIMARY KEY, html TEXT)")
+        return self._db
+
+    def _meta(self) -> dict[str, bytes] | None:
+        """The meta rows, or None when there is no usable cache (discarding a bad one)."""
+        if not self.path.exists():
+            return None
+        try:
+            rows = {str(k): bytes(v) for k, v in self._connect().execute("SELECT key, value FROM meta")}
+        except sqlite3.DatabaseError as err:
+            self._discard(f"the build cache is unreadable ({err}); rebuilding it")
+            return None
+        if rows.get("version") != CACHE_VERSION.encode():
+            if rows:
+                self._discard("the cache was written by another version of newsgen; rebuilding it")
+            return None
+        return rows
+
+    def up_to_date(self, input_signature: str, now: datetime) -> bool:
+        """True when the last build saw exactly these inputs and no scheduled change is due.
+
+        Reads two small rows, not the pickled state: this is the whole no-change build.
+        """
+        rows = self._meta()
+        if not rows or rows.get("signature") != input_signature.encode():
+            return False
+        due = rows.get("next_event", b"").decode()
+        return not due or now < datetime.fromisoformat(due)
+
+    def seed_records(self) -> dict[str, tuple[int, int, str]] | None:
+        rows = self._meta()
+        if not rows or "seeds" not in rows:
+            return None
+        try:
+            records = pickle.loads(rows["seeds"])
+        except (pickle.UnpicklingError, EOFError, TypeError, ValueError):
+            return None
+        return records if isinstance(records, dict) else None
+
+    def load(self) -> BuildState | None:
+        """The saved state, or None (first build, version change, or a corrupt file)."""
+        rows = self._meta()
+        if not rows or "state" not in rows:
+            return None
+        try:
+            state = pickle.loads(rows["state"])
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
+                ValueError) as err:
+            self._discard(f"the build cache is unreadable ({err}); rebuilding it")
+            return None
+        if not isinstance(state, BuildState):
+            return None
+        if rows.get("outputs_valid") != b"1":
+            # A build was interrupted while writing in place: no output fingerprint is trusted.
+            state.outputs = {}
+        return state
+
+    def _discard(self, message: str) -> None:
+        self.warnings.append(Diagnostic("warning", message, SourceLocation(self.path),
+                                        f"deleting {CACHE_DIR}/ is always safe"))
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def invalidate_outputs(self) -> None:
+        """Called before writing into the live output folder (see `load`)."""
+        db = self._connect()
+        with db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('outputs_valid', ?)", (b"0",))
+            db.execute("DELETE FROM meta WHERE key = 'signature'")
+
+    def save(self, state: BuildState) -> None:
+        rows = {
+            "version": CACHE_VERSION.encode(),
+            "signature": state.signature.encode(),
+            "next_event": state.next_event.isoformat().encode() if state.next_event else b"",
+            "outputs_valid": b"1",
+            "seeds": pickle.dumps(state.seeds, protocol=pickle.HIGHEST_PROTOCOL),
+            "state": pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL),
+        }
+        db = self._connect()
+        with db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
+
+    def put_html(self, items: Iterable[tuple[str, str]]) -> None:
+        db = self._connect()
+        with db:
+            db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?)", items)
+
+    def html(self, sha: str) -> str | None:
+        row = self._connect().execute("SELECT html FROM html WHERE sha = ?", (sha,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def prune_html(self, keep: set[str]) -> None:
+        db = self._connect()
+        stale = [(sha,) for (sha,) in db.execute("SELECT sha FROM html") if sha not in keep]
+        if stale:
+            with db:
+                db.executemany("DELETE FROM html WHERE sha = ?", stale)
+
+    def after_fork(self) -> None:
+        # A forked child must not use (or close) its parent's SQLite connection: open its own.
+        self._db = None
+
+    def body(self, doc: Document) -> str:
+        """A document's rendered HTML: in memory when loaded this build, else from the cache."""
+        if doc.html:
+            return doc.html
+        html = self.html(doc.sha256)
+        if html is None:  # the cache lost it (deleted mid-session): render it again from disk
+            root = self.path.parent.parent
+            text = (root / doc.path).read_text("utf-8-sig")
+            html = render_markdown(frontmatter.loads(text).content)
+            self.put_html([(doc.sha256, html)])
+        return html
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def fingerprint(*parts: str) -> str:
+    return hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()

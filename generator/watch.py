@@ -1,0 +1,153 @@
+"""Watch stage of the dev server: watchdog events on the sources -> debounced batches of paths.
+
+Watches seeds/, content/, layouts/ (static files included) and site.toml; ignores the output and
+staging folders, caches, VCS folders and editor temp/swap files. Never builds and never touches
+a file: it only reports which source paths changed, one batch per burst of saves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+SOURCE_FOLDERS = ("seeds", "content", "layouts")
+CONFIG_FILE = "site.toml"
+IGNORED_FOLDERS = {".git", ".hg", ".svn", ".cache", "__pycache__", "node_modules", ".venv"}
+# Editors save through temp files: vim (`.x.swp`, `x~`, its `4913` probe), emacs (`.#x`),
+# ours and others (`*.tmp`). None of them is a source; the final rename is what counts.
+IGNORED_NAMES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", "*.tmp", ".DS_Store")
+# watchdog 7 also reports opened/closed_no_write for plain reads: a rebuild reads every source,
+# so without this filter each rebuild would trigger the next one forever.
+EVENT_TYPES: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent,
+    DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
+]
+
+
+def output_folders(output_dir: Path) -> tuple[Path, ...]:
+    """The output folder and the publisher's staging siblings: written by builds, never sources."""
+    name = output_dir.name
+    return (output_dir, output_dir.with_name(f".{name}.staging"),
+            output_dir.with_name(f".{name}.previous"))
+
+
+def is_source(path: Path, root: Path, output_dir: Path) -> bool:
+    """True if a change to `path` (absolute) can change the built site."""
+    if any(path == out or path.is_relative_to(out) for out in output_folders(output_dir)):
+        return False
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return False
+    if not parts:
+        return False
+    if len(parts) == 1:
+        return parts[0] == CONFIG_FILE
+    if parts[0] not in SOURCE_FOLDERS or IGNORED_FOLDERS.intersection(parts):
+        return False
+    return not any(fnmatch.fnmatchcase(parts[-1], pattern) for pattern in IGNORED_NAMES)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, accept: Callable[[Path], bool], notify: Callable[[Path], None]) -> None:
+        self.accept = accept
+        self.notify = notify
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        # A rename counts for both ends: `x.tmp -> x.md` is a save, `x.md -> elsewhere` a delete.
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if raw:
+                path = Path(raw.decode() if isinstance(raw, bytes) else raw)
+                if self.accept(path):
+                    self.notify(path)
+
+
+class SourceWatcher:
+    """One watchdog observer over the project's sources; `notify(path)` runs on its thread."""
+
+    def __init__(self, root: Path, output_dir: Path, notify: Callable[[Path], None]) -> None:
+        self.root = root
+        self._observer = Observer()
+        handler = _Handler(lambda p: is_source(p, root, output_dir), notify)
+        for name in SOURCE_FOLDERS:
+            if (root / name).is_dir():
+                self._observer.schedule(handler, root / name, recursive=True,
+                                        event_filter=EVENT_TYPES)
+        # The root itself non-recursively, for site.toml; is_source drops everything else there.
+        self._observer.schedule(handler, root, recursive=False, event_filter=EVENT_TYPES)
+
+    def start(self) -> None:
+        self._observer.start()
+
+    def stop(self) -> None:
+        self._observer.stop()
+        if self._observer.is_alive():
+            self._observer.join()
+
+
+class ChangeQueue:
+    """Collects changed paths from any thread; `next_batch()` hands them over once they settle.
+
+    A batch closes `quiet` seconds after its last event (one save is several events), but never
+    later than `longest` after its first, so a stream of saves still rebuilds regularly. Paths
+    that arrive while the caller is busy (building) simply wait for the next batch: none is lost.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, quiet: float = 0.05,
+                 longest: float = 0.5) -> None:
+        self._loop = loop
+        self.quiet, self.longest = quiet, longest
+        self._paths: set[Path] = set()
+        self._first = self._last = 0.0
+        self._ready = asyncio.Event()
+
+    def put(self, path: Path) -> None:
+        """Thread-safe: the only loop method watchdog's thread may call."""
+        self._loop.call_soon_threadsafe(self.add, path)
+
+    def add(self, path: Path) -> None:
+        now = self._loop.time()
+        if not self._paths:
+            self._first = now
+        self._paths.add(path)
+        self._last = now
+        self._ready.set()
+
+    def pending(self) -> bool:
+        return bool(self._paths)
+
+    async def next_batch(self) -> frozenset[Path]:
+        while True:
+            await self._ready.wait()
+            now = self._loop.time()
+            wait = min(self._last + self.quiet, self._first + self.longest) - now
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self._ready.clear()
+        batch, self._paths = frozenset(self._paths), set()
+        return batch
+
+
+def describe(paths: Iterable[Path], root: Path, limit: int = 3) -> str:
+    """'content/a.md, layouts/b.html (+2 more)' for the rebuild log."""
+    names = sorted(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+                   for p in paths)
+    text = ", ".join(names[:limit])
+    return text + (f" (+{len(names) - limit} more)" if len(names) > limit else "")

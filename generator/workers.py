@@ -1,0 +1,101 @@
+"""Parallel runner: splits document loading and page rendering across processes.
+
+Work goes out in chunks (not one task per page) to forked workers that inherit the indexed site
+and the compiled templates, so nothing large is pickled; each worker writes its pages itself and
+returns only counts. With one job, or little work, everything runs in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .config import SiteConfig
+from .content import load_document
+from .errors import GeneratorError
+from .model import Document, RenderJob
+
+Progress = Callable[[str, int, int], None]
+PARALLEL_MIN_DOCUMENTS = 200
+PARALLEL_MIN_PAGES = 400
+
+# Set just before forking: the children inherit it (fork), so it is never pickled.
+_inherited: dict[str, Any] = {}
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _chunks(items: Sequence[Any], workers: int, per_chunk: int) -> list[Sequence[Any]]:
+    size = max(1, min(per_chunk, -(-len(items) // (workers * 4))))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def load_documents(paths: Sequence[Path], config: SiteConfig, jobs: int,
+                   progress: Progress | None = None) -> list[Document | GeneratorError]:
+    """Documents (or the error each bad file raised), in the order of `paths`."""
+    if jobs <= 1 or len(paths) < PARALLEL_MIN_DOCUMENTS:
+        return [_load_one(path, config) for path in paths]
+    results: list[Document | GeneratorError] = []
+    with _pool(jobs) as pool:
+        for chunk in pool.map(_load_chunk, _chunks(paths, jobs, 100), [config] * len(paths)):
+            results += chunk
+            if progress:
+                progress("load", len(results), len(paths))
+    return results
+
+
+def _load_one(path: Path, config: SiteConfig) -> Document | GeneratorError:
+    try:
+        return load_document(path, config)
+    except GeneratorError as err:
+        return err
+
+
+def _load_chunk(paths: Sequence[Path], config: SiteConfig) -> list[Document | GeneratorError]:
+    return [_load_one(path, config) for path in paths]
+
+
+def render_pages(renderer: Any, writer: Any, jobs: Sequence[RenderJob], workers: int,
+                 progress: Progress | None = None) -> None:
+    """Render every job and hand the Output to `writer` (in workers when it is worth it)."""
+    if workers <= 1 or len(jobs) < PARALLEL_MIN_PAGES:
+        for done, job in enumerate(jobs, start=1):
+            writer.write(renderer.render(job))
+            if progress and done % 500 == 0:
+                progress("render", done, len(jobs))
+        return
+    _inherited.update(renderer=renderer, writer=writer, jobs=jobs)
+    try:
+        done = 0
+        with _pool(workers) as pool:
+            ranges = [(r[0], r[-1] + 1) for r in _chunks(range(len(jobs)), workers, 250)]
+            for counts, size in pool.map(_render_range, ranges):
+                writer.add_counts(counts)
+                done += size
+                if progress:
+                    progress("render", done, len(jobs))
+    finally:
+        _inherited.clear()
+
+
+def _render_range(bounds: tuple[int, int]) -> tuple[tuple[int, int, list[str]], int]:
+    renderer, jobs = _inherited["renderer"], _inherited["jobs"]
+    writer = _inherited["writer"]
+    writer.written, writer.unchanged, writer.changed = 0, 0, []
+    renderer.after_fork()
+    for index in range(*bounds):
+        writer.write(renderer.render(jobs[index]))
+    return writer.counts(), bounds[1] - bounds[0]
