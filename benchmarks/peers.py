@@ -43,9 +43,15 @@ RENDERERS: dict[str, Callable[[Article], str]] = {
 }
 
 
+def source_format(tool: str) -> str:
+    """Variants of a tool ('newsgen-search') read the same files as the tool itself."""
+    return tool.split("-", 1)[0]
+
+
 def _scaffold(tool: str, root: Path) -> None:
     """Settings and templates: rewritten on every run so edits to the themes take effect."""
     root.mkdir(parents=True, exist_ok=True)
+    tool = source_format(tool)
     if tool == "newsgen":
         corpus.scaffold(root)
     elif tool == "pelican":
@@ -79,7 +85,8 @@ def write_corpora(base: Path, n: int, seed: int, tools: Sequence[str]) -> dict[s
         name = f"{article.slug}.md"
         names.add(name)
         for tool, root in roots.items():
-            corpus.write_if_changed(root / "content" / "articles" / name, RENDERERS[tool](article))
+            text = RENDERERS[source_format(tool)](article)
+            corpus.write_if_changed(root / "content" / "articles" / name, text)
     for root in roots.values():
         for stale in (root / "content" / "articles").glob("*.md"):
             if stale.name not in names:

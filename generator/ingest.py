@@ -161,8 +161,10 @@ def _existing_articles(articles: Path, root: Path) -> dict[str, _Existing]:
         try:
             text = path.read_text(encoding="utf-8")
             metadata = frontmatter.loads(text).metadata
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue  # the load stage reports broken files with their line
+        except (OSError, ValueError, yaml.YAMLError):
+            # The load stage reports broken files with their line. ValueError covers bad UTF-8
+            # and impossible YAML dates (2016-13-45), which PyYAML raises unwrapped.
+            continue
         source = metadata.get("source")
         if isinstance(source, str) and source:
             found[source] = _Existing(path.relative_to(root), metadata, is_hand_edited(text))

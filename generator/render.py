@@ -36,6 +36,15 @@ class Renderer:
         })
         self.contexts = ContextBuilder(site, config, self.asset_url, html_of)
 
+    def with_site(self, site: Site, now: datetime) -> Renderer:
+        """A renderer for a patched site that reuses this one's compiled templates."""
+        clone = object.__new__(Renderer)
+        clone.__dict__.update(self.__dict__)
+        clone.site, clone.now = site, now
+        clone.contexts = ContextBuilder(site, self.config, self.asset_url, self.contexts._html_of)
+        clone.contexts.use_images(self.contexts._images)
+        return clone
+
     def after_fork(self) -> None:
         """Called in a forked worker: drop handles that must not be shared across processes."""
         reset = getattr(self.contexts._html_of, "__self__", None)
@@ -67,7 +76,7 @@ class Renderer:
         if job.kind == "sitemap":
             return sitemap(self._sitemap_urls())
         if job.kind == "news-sitemap":
-            views = [self.contexts.view(k) for k in self.site.articles[:2000]]
+            views = [self.contexts.view(k) for k in job.depends_on]
             return news_sitemap(views, self.now, config.publisher or config.title,
                                 config.language)
         if job.kind == "robots":

@@ -6,6 +6,7 @@ are a `RouteError` naming both sources (never a silent overwrite). Pure: no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator, Sequence
 
@@ -14,6 +15,8 @@ from .errors import RouteError
 from .model import RenderJob, Site, Taxonomy
 from .urls import Urls, output_path, paginated
 
+# The news sitemap can only list recent articles; the newest this many are its candidates.
+NEWS_CANDIDATES = 2000
 FEED_FILES = (("rss", "feed.xml"), ("atom", "atom.xml"), ("json", "feed.json"))
 
 
@@ -42,8 +45,12 @@ def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
     jobs.append(_job("/404.html", "404", "404.html", urls))
     jobs.append(_job("/search/", "search", "search.html", urls))
     jobs += _feeds(site, config, urls)
-    jobs.append(_job("/sitemap.xml", "sitemap", "", urls, depends=site.articles + site.pages))
-    jobs.append(_job("/news-sitemap.xml", "news-sitemap", "", urls, depends=site.articles))
+    # The sitemap shows only URLs and modification dates, so it depends on a digest of those
+    # rather than on every article's content: editing a body must not re-render it.
+    jobs.append(_job("/sitemap.xml", "sitemap", "", urls,
+                     params=(("entries", _url_digest(site)),)))
+    jobs.append(_job("/news-sitemap.xml", "news-sitemap", "", urls,
+                     depends=site.articles[:NEWS_CANDIDATES]))
     jobs.append(_job("/robots.txt", "robots", "", urls))
     check_unique(jobs)
     return jobs
@@ -92,6 +99,14 @@ def _feeds(site: Site, config: SiteConfig, urls: Urls) -> Iterator[RenderJob]:
         for fmt, name in enabled:
             yield _job(f"{prefix}{name}", f"feed-{fmt}", "", urls, depends=keys[:limit],
                        params=(("section", section), ("keys", tuple(keys[:limit]))))
+
+
+def _url_digest(site: Site) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for key in site.articles + site.pages:
+        entry = site.entry(key)
+        digest.update(f"{entry.url}\0{entry.updated.isoformat()}\0{entry.doc.meta.date}\n".encode())
+    return digest.hexdigest()
 
 
 def check_unique(jobs: Sequence[RenderJob]) -> None:

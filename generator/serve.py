@@ -17,9 +17,7 @@ import re
 import signal
 import sys
 import threading
-import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +33,7 @@ from .build import Builder, BuildOptions, BuildResult
 from .config import load_config
 from .errors import BuildFailed, Diagnostic, GeneratorError, excerpt
 from .urls import Urls
-from .watch import ChangeQueue, SourceWatcher, describe
+from .watch import Batch, ChangeQueue, Rebuilder, SourceWatcher, describe
 
 HASHED_NAME = re.compile(r"^(?P<stem>.+)\.[0-9a-f]{8}(?P<ext>\.[A-Za-z0-9]+)$")
 HEAD_WINDOW = 65536  # like livereload: only look for </head> near the top of a page
@@ -188,17 +186,15 @@ class DevServer:
         self.output_dir = config.output_dir
         self.generation = 0  # bumped after every build that changed what a page shows
         self.problems: tuple[Problem, ...] = ()  # the last build's errors; () when it worked
-        self.builds = 0
-        self.building = False
         self._waiters: set[ReloadSocket] = set()
         self._loop = asyncio.new_event_loop()
-        self._queue = ChangeQueue(self._loop)
+        queue = ChangeQueue(self._loop)
+        self.rebuilder = Rebuilder(self._loop, queue, self.builder.build, self._finished)
         self._stopping = asyncio.Event()
         self._first_build = threading.Event()
         self._done = threading.Event()  # the serving thread has finished
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="newsgen-build")
         self._thread = threading.Thread(target=self._run, name="newsgen-serve", daemon=True)
-        self._watcher = SourceWatcher(self.root, self.output_dir, self._queue.put)
+        self._watcher = SourceWatcher(self.root, self.output_dir, queue.put)
         self._sockets: list[Any] = []
 
     @property
@@ -234,14 +230,11 @@ class DevServer:
                 self._loop.call_soon_threadsafe(self._stopping.set)
             self._done.wait()
             self._thread.join()
-        self._executor.shutdown(wait=True)
+        self.rebuilder.shutdown()
         for sock in self._sockets:
             sock.close()
         if not self._loop.is_closed():
             self._loop.close()  # never started: close it here instead
-
-    def pending(self) -> bool:
-        return self.building or self._queue.pending()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -260,7 +253,7 @@ class DevServer:
         ], debug=False, autoreload=False, log_function=lambda handler: None)
         http = HTTPServer(application)
         http.add_sockets(self._sockets)
-        worker = asyncio.create_task(self._rebuild_forever())
+        worker = asyncio.create_task(self.rebuilder.run_forever(self._first_build))
         await self._stopping.wait()
         http.stop()
         worker.cancel()
@@ -270,30 +263,13 @@ class DevServer:
             await asyncio.wait_for(http.close_all_connections(), 2)
             await worker
 
-    async def _rebuild_forever(self) -> None:
-        try:
-            await self._rebuild(None)
-        finally:
-            self._first_build.set()
-        while True:
-            batch = await self._queue.next_batch()
-            await self._rebuild(batch)  # edits saved meanwhile wait in the queue: one more build
-
-    async def _rebuild(self, batch: frozenset[Path] | None) -> None:
-        self.building = True
-        started = time.perf_counter()
-        try:
-            changed = None if batch is None else set(batch)
-            result = await self._loop.run_in_executor(self._executor, self.builder.build, changed)
-        except Exception as err:  # keep serving the last good site whatever went wrong
-            self._failed(err, batch, time.perf_counter() - started)
+    def _finished(self, outcome: BuildResult | Exception, batch: Batch, seconds: float) -> None:
+        if isinstance(outcome, Exception):
+            self._failed(outcome, batch, seconds)
         else:
-            self._succeeded(result, batch, time.perf_counter() - started)
-        finally:
-            self.building = False
-            self.builds += 1
+            self._succeeded(outcome, batch, seconds)
 
-    def _failed(self, err: Exception, batch: frozenset[Path] | None, seconds: float) -> None:
+    def _failed(self, err: Exception, batch: Batch, seconds: float) -> None:
         what = describe(batch, self.root) if batch else "first build"
         if isinstance(err, BuildFailed):
             self.log.diagnostics(err.diagnostics)
@@ -306,8 +282,7 @@ class DevServer:
         self.problems = problems_of(err, self.root)
         self._broadcast("*")
 
-    def _succeeded(self, result: BuildResult, batch: frozenset[Path] | None,
-                   seconds: float) -> None:
+    def _succeeded(self, result: BuildResult, batch: Batch, seconds: float) -> None:
         stats, recovered = result.stats, bool(self.problems)
         self.problems = ()
         self.log.diagnostics(result.diagnostics)
@@ -378,8 +353,8 @@ class StatusHandler(web.RequestHandler):
     def get(self) -> None:
         server = self.server
         self.set_header("Cache-Control", "no-store")
-        self.write({"generation": server.generation, "builds": server.builds,
-                    "pending": server.pending(), "failed": bool(server.problems)})
+        self.write({"generation": server.generation, "builds": server.rebuilder.builds,
+                    "pending": server.rebuilder.pending(), "failed": bool(server.problems)})
 
 
 class SiteHandler(web.RequestHandler):

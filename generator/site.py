@@ -35,7 +35,7 @@ def index_site(
             continue
         if doc.kind == "article" and doc.meta.date and doc.meta.date > now and not future:
             continue
-        entries[doc.key] = _entry(doc, config, urls)
+        entries[doc.key] = make_entry(doc, config, urls)
     _check_collisions(entries.values())
     articles = sorted((e for e in entries.values() if e.doc.kind == "article"),
                       key=lambda e: (e.date, e.doc.key), reverse=True)
@@ -58,9 +58,10 @@ def index_site(
     )
 
 
-def _entry(doc: Document, config: SiteConfig, urls: Urls) -> Entry:
+def make_entry(doc: Document, config: SiteConfig, urls: Urls) -> Entry:
     tz = config.tz
-    date = doc.meta.date or datetime(1970, 1, 1, tzinfo=tz)
+    # In the site's zone whatever zone the document was given in: permalinks and months use it.
+    date = (doc.meta.date or datetime(1970, 1, 1, tzinfo=tz)).astimezone(tz)
     if doc.kind == "page":
         site_path = f"/{doc.slug}/"
     else:
@@ -127,15 +128,19 @@ def _related(articles: list[Entry], limit: int) -> dict[str, tuple[str, ...]]:
     keys = [entry.doc.key for entry in articles]
     by_tag: dict[str, list[int]] = defaultdict(list)  # tag -> article positions, ascending
     for index, entry in enumerate(articles):
-        for tag in entry.tag_slugs:
+        # dict.fromkeys: "NATO" and "Nato" on one article are one tag, counted once.
+        for tag in dict.fromkeys(entry.tag_slugs):
             by_tag[tag].append(index)
+    tag_sets = [frozenset(entry.tag_slugs) for entry in articles]
     related: dict[str, tuple[str, ...]] = {}
-    for index, entry in enumerate(articles):
-        scores: dict[int, int] = {}
-        for tag in entry.tag_slugs:
-            for other in _nearest(by_tag[tag], index, RELATED_WINDOW):
-                scores[other] = scores.get(other, 0) + 1
-        scores.pop(index, None)
+    for index, mine in enumerate(tag_sets):
+        candidates: set[int] = set()
+        for tag in mine:
+            candidates.update(_nearest(by_tag[tag], index, RELATED_WINDOW))
+        candidates.discard(index)
+        # Count every shared tag of a candidate, also those whose list the window cut short:
+        # an old article sharing a rare tag and a common one still shares two.
+        scores = {other: len(mine & tag_sets[other]) for other in candidates}
         best = heapq.nsmallest(limit, scores, key=lambda other: (-scores[other], other))
         related[keys[index]] = tuple(keys[other] for other in best)
     return related

@@ -1,16 +1,20 @@
-"""Watch stage of the dev server: watchdog events on the sources -> debounced batches of paths.
+"""Watch stage of the dev server: watchdog events on the sources -> debounced, serialised builds.
 
 Watches seeds/, content/, layouts/ (static files included) and site.toml; ignores the output and
-staging folders, caches, VCS folders and editor temp/swap files. Never builds and never touches
-a file: it only reports which source paths changed, one batch per burst of saves.
+staging folders, caches, VCS folders and editor temp/swap files. One burst of saves becomes one
+batch; one build runs at a time. Never touches a file itself and never talks to the browser.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import threading
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -25,6 +29,9 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+
+if TYPE_CHECKING:
+    from .build import BuildResult
 
 SOURCE_FOLDERS = ("seeds", "content", "layouts")
 CONFIG_FILE = "site.toml"
@@ -151,3 +158,51 @@ def describe(paths: Iterable[Path], root: Path, limit: int = 3) -> str:
                    for p in paths)
     text = ", ".join(names[:limit])
     return text + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+Batch = frozenset[Path] | None  # None: the first build
+Finished = Callable[["BuildResult | Exception", Batch, float], None]
+
+
+class Rebuilder:
+    """Runs `build(changed)` in one worker thread after each batch, never two at a time.
+
+    Saves that arrive during a build wait in the queue and become exactly one more build, so the
+    last save always ends up built. `finished(result or error, batch, seconds)` runs on the loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: ChangeQueue,
+                 build: Callable[[set[Path] | None], BuildResult], finished: Finished) -> None:
+        self._loop, self._queue, self._build, self._finished = loop, queue, build, finished
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="newsgen-build")
+        self.building = False
+        self.builds = 0
+
+    def pending(self) -> bool:
+        return self.building or self._queue.pending()
+
+    async def run_forever(self, first_done: threading.Event) -> None:
+        try:
+            await self._once(None)
+        finally:
+            first_done.set()
+        while True:
+            await self._once(await self._queue.next_batch())
+
+    async def _once(self, batch: Batch) -> None:
+        self.building = True
+        started = time.perf_counter()
+        outcome: BuildResult | Exception
+        try:
+            changed = None if batch is None else set(batch)
+            outcome = await self._loop.run_in_executor(self._executor, self._build, changed)
+        except Exception as err:  # reported, never fatal: the server keeps the last good site
+            outcome = err
+        finally:
+            self.building = False
+            self.builds += 1
+        self._finished(outcome, batch, time.perf_counter() - started)
+
+    def shutdown(self) -> None:
+        """Wait for a running build to finish (a build is never cut off half-way)."""
+        self._executor.shutdown(wait=True)

@@ -155,8 +155,9 @@ def test_front_page_leads_with_the_newest_story_then_the_latest(news: Path) -> N
     assert article_links(lead, ARTICLES) == [url_of(BY_DATE[0])]
     assert BY_DATE[0].summary in lead.text()
     assert lead.find("time", datetime=BY_DATE[0].date.isoformat()) is not None
-    assert article_links(main(doc), ARTICLES) == urls(BY_DATE[:10])
-    assert [article_links(s, ARTICLES) for s in stories] == [[u] for u in urls(BY_DATE[:10])]
+    # The newest 10 come first, in order; section blocks further down may add older ones.
+    assert article_links(main(doc), ARTICLES)[:10] == urls(BY_DATE[:10])
+    assert [article_links(s, ARTICLES) for s in stories[:10]] == [[u] for u in urls(BY_DATE[:10])]
     assert doc.one("title").text() == "The Daily Seed"
 
 
@@ -165,7 +166,8 @@ def test_front_page_paginates_to_page_2_and_3(news: Path) -> None:
                 3: (f"{BASE_URL}page/3/", BY_DATE[20:])}
     for number, (url, articles) in expected.items():
         doc = page(news, url)
-        assert article_links(main(doc), ARTICLES) == urls(articles), url
+        shown = article_links(main(doc), ARTICLES)
+        assert (shown[:10] if number == 1 else shown) == urls(articles), url
         nav = pagination_nav(doc)
         assert f"Page {number} of 3" in nav.text()
         previous = expected.get(number - 1)

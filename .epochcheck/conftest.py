@@ -1,0 +1,116 @@
+"""Shared fixtures: throwaway copies of the project, a CLI runner, an HTTP server, one Chromium.
+
+Browser tests are grouped (`xdist_group("browser")`) so one worker owns the single Chromium.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# A fixed reference time keeps the news sitemap and future filter stable across test runs.
+FIXED_EPOCH = "1795651200"  # 2026-11-26
+
+
+def copy_project(target: Path, *, seeds: bool = True, content: bool = True) -> Path:
+    """A self-contained copy of this project's site sources (no public/, no .git)."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "site.toml", target / "site.toml")
+    shutil.copytree(ROOT / "layouts", target / "layouts")
+    (target / "seeds").mkdir(exist_ok=True)
+    (target / "content" / "articles").mkdir(parents=True, exist_ok=True)
+    if seeds:
+        shutil.copytree(ROOT / "seeds", target / "seeds", dirs_exist_ok=True)
+    if content:
+        shutil.copytree(ROOT / "content", target / "content", dirs_exist_ok=True)
+    return target
+
+
+def set_base_url(root: Path, base_url: str) -> None:
+    config = root / "site.toml"
+    lines = [f'base_url = "{base_url}"' if line.startswith("base_url") else line
+             for line in config.read_text(encoding="utf-8").splitlines()]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run_cli(root: Path, *args: str, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `python -m generator ARGS` in `root` as a user would."""
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=root, env=environment,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "site")
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample project built once per session under the sub-path /news/; returns its root."""
+    root = copy_project(tmp_path_factory.mktemp("built") / "site")
+    set_base_url(root, "https://example.github.io/news/")
+    result = run_cli(root, "build")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+def serve_under_prefix(public: Path, prefix: str, parent: Path) -> tuple[str, Any]:
+    """Serve `public` at http://127.0.0.1:PORT/<prefix>/ (like GitHub Pages); returns (url, server)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    link = parent / prefix.strip("/")
+    if not link.exists():
+        link.symlink_to(public, target_is_directory=True)
+    handler = functools.partial(_QuietHandler, directory=str(parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/{prefix.strip('/')}/", server
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's built site over real HTTP under /news/."""
+    url, server = serve_under_prefix(built_site / "public", "news",
+                                     tmp_path_factory.mktemp("www"))
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the whole session (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    tab = context.new_page()
+    yield tab
+    context.close()

@@ -1,0 +1,223 @@
+"""The index stage (`generator.site.index_site`) and route planning, on hand-made Documents:
+ordering, filtering, grouping, previous/next, related articles and URL collisions.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from sitefactory import Article, write_article, write_project
+
+from generator.config import SiteConfig, parse_config
+from generator.errors import ContentError, RouteError
+from generator.model import Document, FrontMatter
+from generator.routes import plan
+from generator.site import index_site
+
+NOW = datetime(2026, 7, 25, 12, 0, tzinfo=UTC)
+CONFIG = """
+title = "Test"
+base_url = "https://example.github.io/news/"
+timezone = "{timezone}"
+related = 3
+[sections.world]
+title = "World"
+[sections.sport]
+title = "Sport"
+[sections.news]
+title = "News"
+"""
+
+
+def config(tmp_path: Path, timezone: str = "UTC") -> SiteConfig:
+    return parse_config(CONFIG.format(timezone=timezone), tmp_path)
+
+
+def doc(name: str, date: datetime | None = None, *, kind: str = "article", section: str = "world",
+        tags: tuple[str, ...] = (), authors: tuple[str, ...] = (), draft: bool = False,
+        slug: str = "") -> Document:
+    folder = "articles" if kind == "article" else "pages"
+    meta = FrontMatter(title=name.title(), date=date, slug=slug, section=section, tags=tags,
+                       authors=authors, draft=draft)
+    return Document(path=Path(f"content/{folder}/{name}.md"), kind=kind,  # type: ignore[arg-type]
+                    sha256=name, meta=meta, slug=slug or name, html=f"<p>{name}</p>",
+                    word_count=1, reading_minutes=1)
+
+
+def days_ago(n: float) -> datetime:
+    return NOW - timedelta(days=n)
+
+
+def key(name: str, kind: str = "articles") -> str:
+    return f"content/{kind}/{name}.md"
+
+
+# --- ordering and filtering -------------------------------------------------------------------
+
+
+def test_articles_are_newest_first_whatever_the_input_order(tmp_path: Path) -> None:
+    docs = [doc(f"a{n}", days_ago(n)) for n in range(10)]
+    docs.append(doc("same-time-b", days_ago(3)))
+    orders = set()
+    for seed in range(5):
+        random.Random(seed).shuffle(docs)
+        site = index_site(docs, config(tmp_path), NOW)
+        orders.add(site.articles)
+    assert len(orders) == 1
+    [order] = orders
+    assert order[:3] == (key("a0"), key("a1"), key("a2"))
+    assert set(order[3:5]) == {key("a3"), key("same-time-b")}
+    assert order[-1] == key("a9")
+
+
+def test_drafts_and_future_articles_are_dropped_unless_asked_for(tmp_path: Path) -> None:
+    docs = [doc("past", days_ago(1)), doc("draft", days_ago(1), draft=True),
+            doc("future", NOW + timedelta(seconds=1)), doc("exactly-now", NOW),
+            doc("about", None, kind="page"), doc("secret", None, kind="page", draft=True)]
+    cfg = config(tmp_path)
+    assert index_site(docs, cfg, NOW).articles == (key("exactly-now"), key("past"))
+    assert index_site(docs, cfg, NOW).pages == (key("about", "pages"),)
+    assert set(index_site(docs, cfg, NOW, drafts=True).articles) == {
+        key("exactly-now"), key("past"), key("draft")}
+    assert key("secret", "pages") in index_site(docs, cfg, NOW, drafts=True).pages
+    assert index_site(docs, cfg, NOW, future=True).articles[0] == key("future")
+
+
+def test_a_page_dated_in_the_future_is_still_published(tmp_path: Path) -> None:
+    site = index_site([doc("about", NOW + timedelta(days=9), kind="page")], config(tmp_path), NOW)
+    assert site.pages == (key("about", "pages"),)
+
+
+# --- grouping ---------------------------------------------------------------------------------
+
+
+def test_sections_follow_the_configured_order_and_skip_empty_ones(tmp_path: Path) -> None:
+    docs = [doc("s1", days_ago(1), section="sport"), doc("w1", days_ago(2), section="world"),
+            doc("s2", days_ago(3), section="sport")]
+    site = index_site(docs, config(tmp_path), NOW)
+    assert [(s.slug, s.name, s.keys) for s in site.sections] == [
+        ("world", "World", (key("w1"),)),
+        ("sport", "Sport", (key("s1"), key("s2"))),
+    ]
+
+
+def test_tags_group_by_slug_named_by_the_most_used_spelling(tmp_path: Path) -> None:
+    docs = [doc("a", days_ago(1), tags=("NATO", "Libya")), doc("b", days_ago(2), tags=("Nato",)),
+            doc("c", days_ago(3), tags=("NATO", "Nato")), doc("d", days_ago(4), tags=("Libya",))]
+    site = index_site(docs, config(tmp_path), NOW)
+    groups = {t.slug: (t.name, t.keys) for t in site.tags}
+    assert groups == {
+        "libya": ("Libya", (key("a"), key("d"))),
+        "nato": ("NATO", (key("a"), key("b"), key("c"))),  # c listed once despite two spellings
+    }
+    assert [t.slug for t in site.tags] == sorted(groups)
+
+
+def test_authors_group_by_slug(tmp_path: Path) -> None:
+    docs = [doc("a", days_ago(1), authors=("Chloé Durand", "Ann")), doc("b", days_ago(2),
+                                                                         authors=("Ann",))]
+    site = index_site(docs, config(tmp_path), NOW)
+    assert {(t.slug, t.name, t.keys) for t in site.authors} == {
+        ("ann", "Ann", (key("a"), key("b"))), ("chloe-durand", "Chloé Durand", (key("a"),))}
+
+
+def test_months_and_years_use_the_site_time_zone(tmp_path: Path) -> None:
+    # 02:00 UTC on 1 April is still 31 March in New York.
+    docs = [doc("late", datetime(2026, 4, 1, 2, 0, tzinfo=UTC)),
+            doc("new-year", datetime(2026, 1, 1, 3, 0, tzinfo=UTC)),
+            doc("april", datetime(2026, 4, 2, 12, 0, tzinfo=UTC))]
+    site = index_site(docs, config(tmp_path, "America/New_York"), NOW)
+    assert {(m.slug, m.name, m.keys) for m in site.months} == {
+        ("2026/04", "April 2026", (key("april"),)),
+        ("2026/03", "March 2026", (key("late"),)),
+        ("2025/12", "December 2025", (key("new-year"),)),
+    }
+    assert {(y.slug, y.keys) for y in site.years} == {
+        ("2026", (key("april"), key("late"))), ("2025", (key("new-year"),))}
+    assert site.entry(key("late")).url == "/news/2026/03/late/"
+
+
+# --- previous / next / related ----------------------------------------------------------------
+
+
+def test_previous_is_older_and_next_is_newer(tmp_path: Path) -> None:
+    docs = [doc(f"a{n}", days_ago(n)) for n in range(4)]
+    site = index_site(docs, config(tmp_path), NOW)
+    assert site.previous == {key("a0"): key("a1"), key("a1"): key("a2"), key("a2"): key("a3")}
+    assert site.next == {key("a1"): key("a0"), key("a2"): key("a1"), key("a3"): key("a2")}
+
+
+def test_related_ranks_by_shared_tags_then_newest_and_excludes_itself(tmp_path: Path) -> None:
+    docs = [doc("me", days_ago(5), tags=("A", "B", "C")),
+            doc("two-old", days_ago(9), tags=("A", "B")),
+            doc("two-new", days_ago(8), tags=("B", "C")),
+            doc("one-newest", days_ago(1), tags=("C",)),
+            doc("one-older", days_ago(7), tags=("a",)),  # same slug as "A"
+            doc("none", days_ago(2), tags=("Z",)),
+            doc("draft", days_ago(2), tags=("A", "B", "C"), draft=True)]
+    site = index_site(docs, config(tmp_path), NOW)
+    assert site.related[key("me")] == (key("two-new"), key("two-old"), key("one-newest"))
+    assert site.related[key("none")] == ()
+    assert key("none") not in site.related[key("one-newest")]
+
+
+def test_related_counts_a_tag_spelled_twice_once(tmp_path: Path) -> None:
+    docs = [doc("me", days_ago(5), tags=("NATO", "Libya")),
+            doc("double", days_ago(6), tags=("NATO", "Nato")),
+            doc("both", days_ago(7), tags=("NATO", "Libya"))]
+    site = index_site(docs, config(tmp_path), NOW)
+    assert site.related[key("me")][:2] == (key("both"), key("double"))
+
+
+def test_related_still_finds_an_old_article_sharing_a_rare_tag(tmp_path: Path) -> None:
+    # 150 articles share one common tag; the oldest also shares a rare tag with the newest.
+    docs = [doc(f"a{n:03d}", days_ago(n), tags=("Common",)) for n in range(150)]
+    docs[0] = doc("a000", days_ago(0), tags=("Common", "Rare"))
+    docs[149] = doc("a149", days_ago(149), tags=("Common", "Rare"))
+    site = index_site(docs, config(tmp_path), NOW)
+    assert site.related[key("a000")] == (key("a149"), key("a001"), key("a002"))
+    assert site.related[key("a149")][0] == key("a000")
+    assert all(len(site.related[k]) == 3 for k in site.articles)
+
+
+# --- collisions -------------------------------------------------------------------------------
+
+
+def test_two_articles_with_one_url_are_an_error_naming_both(tmp_path: Path) -> None:
+    docs = [doc("first", days_ago(1), slug="same"), doc("second", days_ago(2), slug="same")]
+    with pytest.raises(ContentError) as caught:
+        index_site(docs, config(tmp_path), NOW)
+    assert key("first") in caught.value.message and key("second") in caught.value.message
+    assert "/news/2026/07/same/" in caught.value.message
+    assert caught.value.hint
+
+
+def test_same_slug_in_different_months_is_fine(tmp_path: Path) -> None:
+    docs = [doc("first", days_ago(1), slug="same"), doc("second", days_ago(60), slug="same")]
+    assert len(index_site(docs, config(tmp_path), NOW).articles) == 2
+
+
+def test_a_page_taking_a_listing_url_is_a_route_error(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    site = index_site([doc("a", days_ago(1), tags=("x",)), doc("tags", None, kind="page")],
+                      cfg, NOW)
+    with pytest.raises(RouteError) as caught:
+        plan(site, cfg)
+    assert "tags/index.html" in caught.value.message
+    assert key("tags", "pages") in caught.value.message
+
+
+def test_cli_reports_a_url_collision_naming_both_files(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "site", [], about=False)
+    date = NOW - timedelta(days=1)
+    write_article(root, Article("one", "One", date, extra={"slug": "same"}))
+    write_article(root, Article("two", "Two", date, extra={"slug": "same"}))
+    result = run_cli(root, "build")
+    assert result.returncode == 1
+    assert "content/articles/one.md" in result.stderr
+    assert "content/articles/two.md" in result.stderr
+    assert "hint:" in result.stderr

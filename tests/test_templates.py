@@ -1,0 +1,162 @@
+"""Layout errors reported at the right place, and fingerprinted static assets.
+
+A broken partial is named with its own path and line (never the page that included it); a missing
+template, an include loop and an unknown asset also exit 1 with a hint, and leave the previously
+published site exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from htmlutil import parse
+from sitefactory import NOW, Article, build, write_project
+
+ARTICLES = [Article(f"story-{n}", f"Story {n}", NOW - timedelta(days=n + 1), section="world",
+                    tags=("Libya",), authors=("Ann Reporter",)) for n in range(3)]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A small project, built once, so failures can be checked against the published site."""
+    root = write_project(tmp_path / "site", ARTICLES)
+    build(root)
+    return root
+
+
+def snapshot(public: Path) -> dict[str, bytes]:
+    return {p.relative_to(public).as_posix(): p.read_bytes()
+            for p in sorted(public.rglob("*")) if p.is_file()}
+
+
+def insert_line(path: Path, number: int, text: str) -> None:
+    """Make `text` line `number` (1-based) of `path`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(number - 1, text)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def failed_build(root: Path) -> list[str]:
+    """Build, expect exit code 1 and the published site untouched; return stderr's lines."""
+    before = snapshot(root / "public")
+    result = run_cli(root, "build")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(root / "public") == before, "a failed build changed public/"
+    lines = result.stderr.splitlines()
+    assert any(line.strip().startswith("hint:") for line in lines), result.stderr
+    return lines
+
+
+def test_syntax_error_in_a_partial_names_the_partial_and_line(site: Path) -> None:
+    insert_line(site / "layouts" / "partials" / "card.html", 4, "{% if %}")
+    lines = failed_build(site)
+    assert lines[0].startswith("layouts/partials/card.html:4: error: template syntax error"), lines
+    assert any("> 4 | {% if %}" in line for line in lines)  # the offending source line
+
+
+def test_undefined_variable_in_a_partial_names_the_partial_and_line(site: Path) -> None:
+    insert_line(site / "layouts" / "partials" / "card.html", 3, "{{ no_such_variable }}")
+    lines = failed_build(site)
+    assert lines[0].startswith("layouts/partials/card.html:3: error:"), lines
+    assert "undefined" in lines[0] and "no_such_variable" in lines[0]
+
+
+def test_undefined_attribute_in_a_partial_included_by_the_base_layout(site: Path) -> None:
+    insert_line(site / "layouts" / "partials" / "footer.html", 2, "{{ site.no_such_key.x }}")
+    lines = failed_build(site)
+    assert lines[0].startswith("layouts/partials/footer.html:2: error:"), lines
+    assert "no_such_key" in lines[0]
+
+
+def test_missing_partial_names_the_including_template(site: Path) -> None:
+    insert_line(site / "layouts" / "index.html", 3, '{% include "partials/missing.html" %}')
+    lines = failed_build(site)
+    assert lines[0] == "layouts/index.html:3: error: template not found: partials/missing.html"
+    assert any("partials/missing.html" in line for line in lines if "hint:" in line)
+
+
+def test_missing_page_template(site: Path) -> None:
+    (site / "layouts" / "tag.html").unlink()
+    lines = failed_build(site)
+    assert lines[0].startswith("layouts/tag.html: error: template not found: tag.html"), lines
+
+
+def test_include_loop_is_reported_not_a_crash(site: Path) -> None:
+    card = site / "layouts" / "partials" / "card.html"
+    insert_line(card, 8, '{% include "partials/card.html" %}')
+    lines = failed_build(site)
+    assert lines[0].startswith("layouts/partials/card.html:8: error: include or extends loop"), lines
+    assert "layouts/partials/card.html -> layouts/partials/card.html" in lines[0]
+
+
+def test_include_loop_through_two_partials(site: Path) -> None:
+    partials = site / "layouts" / "partials"
+    (partials / "a.html").write_text('{% include "partials/b.html" %}\n', encoding="utf-8")
+    (partials / "b.html").write_text('b\n{% include "partials/a.html" %}\n', encoding="utf-8")
+    insert_line(partials / "footer.html", 1, '{% include "partials/a.html" %}')
+    lines = failed_build(site)
+    assert "loop" in lines[0] and "partials/a.html" in lines[0] and "partials/b.html" in lines[0]
+
+
+def test_extends_loop_is_reported(site: Path) -> None:
+    insert_line(site / "layouts" / "base.html", 1, '{% extends "index.html" %}')
+    lines = failed_build(site)
+    assert "loop" in lines[0] and "layouts/base.html" in lines[0], lines
+
+
+def test_unknown_asset_names_the_template_line(site: Path) -> None:
+    head = site / "layouts" / "partials" / "head.html"
+    insert_line(head, 2, "<link rel=\"preload\" href=\"{{ asset_url('missing.woff2') }}\">")
+    lines = failed_build(site)
+    assert lines[0].startswith("layouts/partials/head.html:2: error:"), lines
+    assert "missing.woff2" in lines[0]
+
+
+def test_a_fixed_template_builds_again(site: Path) -> None:
+    card = site / "layouts" / "partials" / "card.html"
+    good = card.read_text(encoding="utf-8")
+    insert_line(card, 4, "{% if %}")
+    failed_build(site)
+    card.write_text(good, encoding="utf-8")
+    build(site)
+
+
+# --- static assets ----------------------------------------------------------------------------
+
+
+def stylesheets(public: Path) -> set[str]:
+    hrefs = set()
+    for path in public.rglob("*.html"):
+        doc = parse(path.read_text(encoding="utf-8"))
+        hrefs |= {link.get("href") or "" for link in doc.find_all("link", rel="stylesheet")}
+    return hrefs
+
+
+def test_static_assets_get_content_hashed_names(site: Path) -> None:
+    public = site / "public"
+    for name in ("style.css", "favicon.svg"):
+        data = (site / "layouts" / "static" / name).read_bytes()
+        stem, suffix = name.rsplit(".", 1)
+        hashed = f"static/{stem}.{hashlib.sha256(data).hexdigest()[:8]}.{suffix}"
+        assert (public / hashed).read_bytes() == data
+        assert not (public / "static" / name).exists()
+    digest = hashlib.sha256((site / "layouts/static/style.css").read_bytes()).hexdigest()[:8]
+    assert stylesheets(public) == {f"/news/static/style.{digest}.css"}
+
+
+def test_changing_the_stylesheet_changes_its_name_everywhere(site: Path) -> None:
+    public = site / "public"
+    [old] = stylesheets(public)
+    style = site / "layouts" / "static" / "style.css"
+    style.write_text(style.read_text(encoding="utf-8") + "\n.extra { color: red; }\n",
+                     encoding="utf-8")
+    build(site)
+    [new] = stylesheets(public)
+    assert new != old
+    assert (public / new.removeprefix("/news/")).read_bytes() == style.read_bytes()
+    assert not (public / old.removeprefix("/news/")).exists()
