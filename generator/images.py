@@ -172,7 +172,7 @@ def variant_widths(width: int) -> tuple[int, ...]:
     """The standard widths below the original, plus the original capped at the largest: never
     upscaled (a 1000 px picture gives 480, 800 and 1000)."""
     smaller = [w for w in WIDTHS if w < width]
-    return (*smaller, min(width, WIDTHS[-1]))
+    return tuple(dict.fromkeys((*smaller, min(width, WIDTHS[-1]))))
 
 
 def _measure(data: bytes, name: str) -> tuple[int, int, bool]:

@@ -10,13 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .cache import CACHE_DIR
 from .config import SiteConfig
 from .context import ContextBuilder
 from .errors import SourceLocation, TemplateError
 from .feeds import atom, json_feed, rss
 from .model import Output, RenderJob, Site
 from .sitemap import news_sitemap, robots, sitemap
-from .templates import make_environment, render_template, template_closure
+from .templates import TemplateGraph, make_environment, render_template
 from .urls import Urls
 
 
@@ -33,7 +34,8 @@ class Renderer:
             "asset_url": self.asset_url,
             "url_for": self.urls.rel,
             "abs_url": self.urls.absolute,
-        })
+        }, config.root / CACHE_DIR / "jinja")
+        self.graph = TemplateGraph(self.env)
         self.contexts = ContextBuilder(site, config, self.asset_url, html_of)
 
     def with_site(self, site: Site, now: datetime) -> Renderer:
@@ -67,7 +69,7 @@ class Renderer:
         return Output(job.output, self._render_data(job))
 
     def templates_used(self, template: str) -> set[str]:
-        return template_closure(self.env, template)
+        return self.graph.closure(template)
 
     def _render_data(self, job: RenderJob) -> bytes:
         config, urls = self.config, self.urls

@@ -2,13 +2,12 @@
 
 Autoescape on and `StrictUndefined`, so a missing variable is an error rather than a blank.
 Errors name the template that is wrong (the included partial, not the page that included it)
-and its line. `template_closure` follows extends/include/import to know which layouts a page uses.
+and its line. `TemplateGraph` follows extends/include/import to know which layouts a page uses.
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,14 @@ import jinja2.meta
 from .errors import SourceLocation, TemplateError, excerpt
 
 
-def make_environment(layouts: Path, globals_: dict[str, Any]) -> jinja2.Environment:
+def make_environment(layouts: Path, globals_: dict[str, Any],
+                     bytecode_dir: Path | None = None) -> jinja2.Environment:
+    # Compiled templates are cached on disk (keyed by their source) so a rebuild in a new
+    # process does not recompile every layout.
+    bytecode_cache = None
+    if bytecode_dir is not None:
+        bytecode_dir.mkdir(parents=True, exist_ok=True)
+        bytecode_cache = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(layouts)),
         autoescape=True,
@@ -30,6 +36,7 @@ def make_environment(layouts: Path, globals_: dict[str, Any]) -> jinja2.Environm
         # A new environment is made for every build, so checking template mtimes on every
         # include (thousands of stat calls) buys nothing.
         auto_reload=False,
+        bytecode_cache=bytecode_cache,
     )
     env.filters["datefmt"] = _datefmt
     env.filters["iso"] = lambda value: value.isoformat()
@@ -130,23 +137,31 @@ def _display(path: Path, layouts: Path) -> Path:
         return path
 
 
-def template_closure(env: jinja2.Environment, name: str,
-                     seen: set[str] | None = None) -> set[str]:
-    """`name` plus every template it extends, includes or imports, transitively."""
-    seen = set() if seen is None else seen
-    if name in seen:
-        return seen
-    seen.add(name)
-    assert env.loader is not None
-    try:
-        source = env.loader.get_source(env, name)[0]
-        references = jinja2.meta.find_referenced_templates(env.parse(source))
-    except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
-        return seen
-    for ref in references:
-        if ref is not None:
-            template_closure(env, ref, seen)
-    return seen
+class TemplateGraph:
+    """Which templates each layout extends, includes or imports; each source parsed once."""
 
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self._references: dict[str, tuple[str, ...]] = {}
 
-Helper = Callable[..., Any]
+    def references(self, name: str) -> tuple[str, ...]:
+        if name not in self._references:
+            assert self.env.loader is not None
+            try:
+                source = self.env.loader.get_source(self.env, name)[0]
+                found = jinja2.meta.find_referenced_templates(self.env.parse(source))
+                self._references[name] = tuple(ref for ref in found if ref is not None)
+            except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+                self._references[name] = ()  # rendering reports these, with their line
+        return self._references[name]
+
+    def closure(self, name: str) -> set[str]:
+        """`name` plus every template it uses, transitively."""
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                pending.extend(self.references(current))
+        return seen

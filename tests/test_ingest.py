@@ -81,8 +81,10 @@ def article_path(slug: str) -> Path:
 
 def rendered_paragraphs(config: SiteConfig, relative: Path) -> list[str]:
     html = load_document(config.root / relative, config).html
+    if not html:
+        return []
     assert html.startswith("<p>") and html.endswith("</p>")
-    return [unescape(chunk) for chunk in html[3:-4].split("</p>\n<p>")] if html != "<p></p>" else []
+    return [unescape(chunk) for chunk in html[3:-4].split("</p>\n<p>")]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:

@@ -8,6 +8,7 @@ published site exactly as it was.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,12 +21,17 @@ ARTICLES = [Article(f"story-{n}", f"Story {n}", NOW - timedelta(days=n + 1), sec
                     tags=("Libya",), authors=("Ann Reporter",)) for n in range(3)]
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    """A small project, built once, so failures can be checked against the published site."""
-    root = write_project(tmp_path / "site", ARTICLES)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = write_project(tmp_path_factory.mktemp("templates") / "site", ARTICLES)
     build(root)
     return root
+
+
+@pytest.fixture
+def site(built: Path, tmp_path: Path) -> Path:
+    """A copy of a small built project, so failures can be checked against the published site."""
+    return Path(shutil.copytree(built, tmp_path / "site", symlinks=True))
 
 
 def snapshot(public: Path) -> dict[str, bytes]:
