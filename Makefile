@@ -47,7 +47,7 @@ test: test-tools lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf public .public.staging .public.previous .cache .pytest_cache .mypy_cache

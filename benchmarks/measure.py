@@ -104,3 +104,28 @@ def measure(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) ->
         tree_pss_mb=sampler.peak_kb / 1024,
         output_tail=tail,
     )
+
+
+def _cpu_times() -> tuple[int, int]:
+    with open("/proc/stat", encoding="ascii") as handle:
+        values = [int(v) for v in handle.readline().split()[1:9]]
+    return values[3] + values[4], sum(values)  # (idle + iowait, total)
+
+
+def cpu_busy(window: float = 0.5) -> float:
+    """Fraction of all cores busy during `window` seconds: other people's work, when called
+    between our own runs."""
+    idle_a, total_a = _cpu_times()
+    time.sleep(window)
+    idle_b, total_b = _cpu_times()
+    return 1 - (idle_b - idle_a) / max(1, total_b - total_a)
+
+
+def wait_for_idle(max_wait: float, threshold: float = 0.25) -> float:
+    """Wait (at most `max_wait` s) until the machine is mostly idle; return the last busy
+    fraction seen, which the report records next to the run it preceded."""
+    deadline = time.monotonic() + max_wait
+    busy = cpu_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = cpu_busy(1.0)
+    return busy

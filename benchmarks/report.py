@@ -33,8 +33,10 @@ def _by(results: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
 
 
 def _load(result: dict[str, Any]) -> str:
-    loads = sorted(run["load1"] for runs in result["runs"].values() for run in runs)
-    return f"{loads[len(loads) // 2]:.2f} (range {loads[0]:.2f}–{loads[-1]:.2f})" if loads else "–"
+    busy = sorted(run["busy_before"] for runs in result["runs"].values() for run in runs)
+    if not busy:
+        return "–"
+    return (f"median {busy[len(busy) // 2]:.0%} busy (range {busy[0]:.0%}–{busy[-1]:.0%})")
 
 
 def times_table(results: list[dict[str, Any]]) -> list[str]:
@@ -109,7 +111,8 @@ def write(data: dict[str, Any], out: Path) -> None:
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, "
         f"{m['platform']}, {m['python']}. Each figure is the median of {data['runs']} runs "
         f"(corpus seed {data['seed']}); peak memory is the maximum over all runs of that tool "
-        "and size, summed over its process tree (see benchmarks/README.md).", "",
+        "and size, summed over its process tree (see benchmarks/README.md)."
+        + (f" Runner and builds ran at nice {data['nice']}." if data.get("nice") else ""), "",
         "## Versions", "", *[f"- {k}: `{v}`" for k, v in data["versions"].items()], "",
         "## Times and memory", "", *times_table(results), "",
         "## Ratios, newsgen vs each peer (same run)", "",
@@ -117,11 +120,11 @@ def write(data: dict[str, Any], out: Path) -> None:
         "Memory: newsgen's peak divided by the peer's (below 1 newsgen uses less).", "",
         *ratio_table(results), "",
         "## Issue 5 targets", "", *targets(results), "",
-        f"## Machine load (1-minute load average after each run; {m['cores']} cores)", "",
-        "Other work on the machine slows every tool; runs are interleaved across tools so it "
-        "falls on all of them, but figures taken under a load near or above the core count "
-        "are noisy.", "",
-        *[f"- {r['tool']} N={r['n']:,}: median {_load(r)}" for r in results], "",
+        "## Machine load", "",
+        "CPU busy (all cores) in the half second before each run, i.e. other work on the "
+        "machine. Runs are interleaved across tools so such load falls on all of them, but "
+        "figures taken while the CPUs were busy are noisy (results.json has each run).", "",
+        *[f"- {r['tool']} N={r['n']:,}: {_load(r)}" for r in results], "",
         "## Commands (run in each corpus folder, benchmarks/work/corpus-N/TOOL/)", "",
         *[f"- {tool}: `{shlex.join(cmd)}`" for tool, cmd in data["commands"].items()], "",
     ]

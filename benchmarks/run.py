@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # a sibling module: benchmarks/ is not a package
 import report
-from measure import Measurement, measure
+from measure import Measurement, measure, wait_for_idle
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -153,46 +153,46 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _record(result: ToolResult, scenario: str, run: Measurement) -> None:
+def _record(result: ToolResult, scenario: str, run: Measurement, busy: float) -> None:
     result.runs.setdefault(scenario, []).append(
         {"seconds": round(run.seconds, 4), "max_rss_mb": round(run.max_rss_mb, 1),
          "tree_pss_mb": round(run.tree_pss_mb, 1), "peak_mb": round(run.peak_mb, 1),
-         "load1": round(os.getloadavg()[0], 2)})
+         "busy_before": round(busy, 2), "load1": round(os.getloadavg()[0], 2)})
     if run.returncode != 0:
         lines = run.output_tail.strip().splitlines() or ["(no output)"]
         raise RuntimeError(f"{scenario} build exited {run.returncode}: {lines[-1]}\n"
                            f"{run.output_tail}")
 
 
-def _cold(tool: Tool, root: Path, result: ToolResult) -> None:
+def _cold(tool: Tool, root: Path, result: ToolResult, busy: float) -> None:
     for name in tool.cold_clean:
         target = root / name
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    _record(result, "cold", measure(tool.command, root))
+    _record(result, "cold", measure(tool.command, root), busy)
     outputs = snapshot(root / tool.output)
     result.files = len(outputs)
     result.html_files = sum(1 for path in outputs if path.endswith(".html"))
 
 
-def _rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str) -> None:
+def _rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str, busy: float) -> None:
     before = snapshot(root / tool.output)
-    _record(result, scenario, measure(tool.command, root))
+    _record(result, scenario, measure(tool.command, root), busy)
     after = snapshot(root / tool.output)
     result.rewritten.setdefault(scenario, []).append(
         sum(1 for path, stamp in after.items() if before.get(path) != stamp))
 
 
-def _edit(tool: Tool, root: Path, result: ToolResult, revision: int) -> None:
+def _edit(tool: Tool, root: Path, result: ToolResult, revision: int, busy: float) -> None:
     """Append a sentence to one article's body, rebuild, check the page shows it, restore."""
     source = peers.article_to_edit(root)
     original = source.read_bytes()
     marker = f"Updated: revision {revision} of this story."
     try:
         source.write_bytes(original.rstrip(b"\n") + f" {marker}\n".encode())
-        _rebuild(tool, root, result, "edit")
+        _rebuild(tool, root, result, "edit", busy)
         pages = list((root / tool.output).glob(f"*/*/{source.stem}/index.html"))
         result.edit_visible.append(
             len(pages) == 1 and marker in pages[0].read_text(encoding="utf-8"))
@@ -202,7 +202,8 @@ def _edit(tool: Tool, root: Path, result: ToolResult, revision: int) -> None:
         source.write_bytes(original)
 
 
-def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int) -> list[ToolResult]:
+def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
+               idle_wait: float) -> list[ToolResult]:
     """Every scenario, run by run, tools interleaved: a burst of load elsewhere on the machine
     then hits every tool alike instead of skewing one tool's figures."""
     results = {tool.name: ToolResult(tool.name, n) for tool in specs}
@@ -212,13 +213,14 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int) -> 
     for scenario, index in steps:
         for tool in list(active):
             root, result = roots[tool.project], results[tool.name]
+            busy = wait_for_idle(idle_wait)
             try:
                 if scenario == "cold":
-                    _cold(tool, root, result)
+                    _cold(tool, root, result, busy)
                 elif scenario == "nochange":
-                    _rebuild(tool, root, result, scenario)
+                    _rebuild(tool, root, result, scenario, busy)
                 else:
-                    _edit(tool, root, result, index + 1)
+                    _edit(tool, root, result, index + 1, busy)
             except RuntimeError as err:
                 result.error = str(err)
                 active.remove(tool)
@@ -248,12 +250,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median; default 3)")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")
+    parser.add_argument("--idle-wait", type=float, default=0.0, metavar="SECONDS",
+                        help="before each run, wait up to this long for the CPUs to be under "
+                        "25%% busy (for shared machines; default 0: just record how busy)")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="scheduling priority for the runner and every build it starts "
+                        "(negative needs root; lessens, never removes, other load's effect)")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.nice:
+        os.nice(args.nice)  # inherited by every build this runner starts
     wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
     if {"pelican", "hugo"} & set(wanted):
         ensure_peers_venv()
@@ -264,15 +274,17 @@ def main(argv: list[str] | None = None) -> int:
     plan = [(int(n), [t for t in wanted if t in specs]) for n in args.sizes.split(",") if n]
     if args.with_100k:
         plan.append((100_000, [t for t in wanted if t.startswith("newsgen")]))
-    data: dict[str, Any] = {"machine": machine(), "versions": versions(), "runs": args.runs,
-                            "seed": args.seed, "commands": {t: list(specs[t].command)
-                                                            for t in specs}, "results": []}
+    data: dict[str, Any] = {
+        "machine": machine(), "versions": versions(), "runs": args.runs, "seed": args.seed,
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "commands": {t: list(specs[t].command) for t in wanted if t in specs}, "results": []}
     for n, names in plan:
         started = time.perf_counter()
         projects = list(dict.fromkeys(specs[name].project for name in names))
         roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, projects)
         print(f"N={n}: corpus ready in {time.perf_counter() - started:.1f} s", flush=True)
-        for raw in bench_size([specs[name] for name in names], roots, n, args.runs):
+        for raw in bench_size([specs[name] for name in names], roots, n, args.runs,
+                              args.idle_wait):
             result = summarize(raw)
             data["results"].append(result)
             name = result["tool"]

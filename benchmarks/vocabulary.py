@@ -75,6 +75,10 @@ ORGANIZATIONS = (
     "Commonwealth", "International Criminal Court", "UNESCO", "UNHCR", "World Food Programme",
     "International Energy Agency", "Bank of Japan", "Reserve Bank of India",
     "Doctors Without Borders", "Human Rights Watch", "CERN", "Security Council", "Paris Club",
+    "Council of Europe", "Nordic Council", "Pacific Islands Forum", "Andean Community",
+    "Caribbean Community", "Gulf Cooperation Council", "Shanghai Cooperation Organisation", "BRICS",
+    "African Development Bank", "Asian Development Bank", "Inter-American Development Bank",
+    "World Meteorological Organization",
 )
 
 ROLES = (
@@ -171,9 +175,17 @@ HEADLINES = (
     "{Subject} {action} in {country}",
     "{City}: {subject} {action} after talks stall",
     "{Org} warns as {subject} {action}",
-    "Why {subject} {action}, and what comes next",
+    "Why {subject} in {country} {action}, and what comes next",
     "{Country} {topic_lower} row deepens as {subject} {action}",
     "{Subject} {action} despite protests in {city}",
+    "{Subject} {action} as {topic_lower} fears grow in {country}",
+    "{Person} says {subject} {action} “too late”",
+    "{Number} affected after {subject} {action} in {city}",
+    "{Subject} {action}; {org} calls for calm",
+    "{Weekday} in {city}: {subject} {action}",
+    "{Subject} {action} for the {ordinal} time since {month}",
+    "{Country} and {org}: {subject} {action}",
+    "Inside the week {subject} in {city} {action}",
 )
 SUBHEADINGS = ("What happens next", "The background", "Reaction", "A long road",
                "The numbers", "Voices from the ground", "What it means")

@@ -220,17 +220,24 @@ class Builder:
         with _timed(result.stats, "render+write"):
             renderer = memo.renderer.with_site(site, now)
             shas = {key: entry.doc.sha256 for key, entry in site.entries.items()}
+            fresh: dict[str, str] = {}
             todo = []
             for position in affected_jobs(memo, keys):
                 job = memo.jobs[position]
                 new = job_fingerprint(memo.fingerprints.site_wide,
                                       memo.fingerprints.templates[job.template], job, shas.__getitem__)
                 if memo.fingerprints.outputs.get(job.output) != new:
-                    memo.fingerprints.outputs[job.output] = new
+                    fresh[job.output] = new
                     todo.append(job)
-            self.store.invalidate_outputs()
             writer = InPlaceWriter(config.output_dir)
-            render_pages(renderer, writer, todo, 1)
+            try:
+                render_pages(renderer, writer, todo, 1)
+            except BaseException:
+                writer.abort()
+                raise
+            self.store.invalidate_outputs()
+            writer.commit()
+            memo.fingerprints.outputs.update(fresh)
         self._count(result, (len(todo), writer.counts(), 0), memo.jobs)
         self.store.put_html((doc.sha256, doc.html) for doc in documents)
         for doc in documents:
@@ -309,16 +316,25 @@ class Builder:
         todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
         produced = set(fingerprints) | {output.path for output in extras}
         stale = [path for path in previous if path not in produced]
-        # Before touching public/: if this build is killed, the next one must not trust the
+        writer = InPlaceWriter(config.output_dir)
+        try:
+            for output in extras:
+                writer.write(output)
+            render_pages(renderer, writer, todo, self._jobs(), self.progress)
+            writer.remove_later(stale)
+        except BaseException:
+            writer.abort()  # nothing reached public/
+            raise
+        # From here public/ changes: if this build is killed, the next one must not trust the
         # old fingerprints of files this one may already have replaced.
         self.store.invalidate_outputs()
-        writer = InPlaceWriter(config.output_dir)
-        for output in extras:
-            writer.write(output)
-        render_pages(renderer, writer, todo, self._jobs(), self.progress)
-        removed = writer.remove(stale)
-        if self.options.search and config.search:  # issue 6 hook: re-index in place
-            publish_search_index(writer, config.output_dir, diagnostics)
+        removed = writer.commit()
+        if self.options.search and config.search:  # issue 6 hook: re-index what is now live
+            index_writer = InPlaceWriter(config.output_dir)
+            publish_search_index(index_writer, config.output_dir, diagnostics,
+                                 changed=writer.changed)
+            index_writer.commit()
+            writer.add_counts(index_writer.counts())
         return len(todo), writer.counts(), removed
 
     def _save(self, documents: list[Document],

@@ -75,17 +75,29 @@ class Progress:
         self.last_percent = percent
 
 
-def make_parser() -> argparse.ArgumentParser:
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """--root, -v and -q, accepted before or after the command.
+
+    The copy given to the commands has no defaults (SUPPRESS): otherwise the command's default
+    would overwrite a value given before the command (`newsgen -v build`).
+    """
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", type=Path, default=Path("."),
+    default: object = Path(".") if defaults else argparse.SUPPRESS
+    common.add_argument("--root", type=Path, default=default,
                         help="project folder holding site.toml (default: current folder)")
     noise = common.add_mutually_exclusive_group()
     noise.add_argument("-v", "--verbose", action="store_const", const=1, dest="verbosity",
-                       default=0, help="more detail: every warning, time per stage")
+                       default=0 if defaults else argparse.SUPPRESS,
+                       help="more detail: every warning, time per stage")
     noise.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity",
-                       help="only errors")
+                       default=0 if defaults else argparse.SUPPRESS, help="only errors")
+    return common
+
+
+def make_parser() -> argparse.ArgumentParser:
+    common = _common_options(defaults=False)
     parser = argparse.ArgumentParser(prog="newsgen", description="Static news-site generator.",
-                                     parents=[common])
+                                     parents=[_common_options(defaults=True)])
     parser.add_argument("--version", action="version", version=f"newsgen {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("ingest", parents=[common], help="turn seeds/*.txt into content/articles/*.md",

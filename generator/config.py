@@ -122,7 +122,8 @@ def load_config(root: Path) -> SiteConfig:
     except FileNotFoundError:
         raise ConfigError(
             "site.toml not found", SourceLocation(path),
-            hint="run newsgen in the project folder (the one holding site.toml), or pass --root PATH",
+            hint="run newsgen in the project folder (the one holding site.toml), "
+            "or pass --root PATH",
         ) from None
     except UnicodeDecodeError as err:
         raise ConfigError("site.toml is not valid UTF-8", SourceLocation(path),

@@ -196,9 +196,9 @@ def validate_front_matter(
         date=published,
         updated=updated,
         slug=str(slug),
-        authors=_string_list(data.get("authors", ()), lambda m: fail("authors", m, _LIST_HINT)),
+        authors=_string_list(data.get("authors", ()), lambda m: fail("authors", m, _AUTHORS_HINT)),
         section=str(section),
-        tags=_string_list(data.get("tags", ()), lambda m: fail("tags", m, _LIST_HINT)),
+        tags=_string_list(data.get("tags", ()), lambda m: fail("tags", m, _TAGS_HINT)),
         draft=draft,
         extra=extra,
         **values,
@@ -206,7 +206,8 @@ def validate_front_matter(
 
 
 _DATE_HINT = "use ISO 8601, e.g. date: 2016-04-21T09:30:00+00:00 (or 2016-04-21)"
-_LIST_HINT = "write a YAML list, e.g. tags: [Libya, NATO]"
+_TAGS_HINT = "write a YAML list, e.g. tags: [Libya, NATO]"
+_AUTHORS_HINT = "write a YAML list, e.g. authors: [Jane Doe, John Roe]"
 
 
 def _datetime(value: Any, tz: ZoneInfo, fail: Any) -> datetime | None:
@@ -236,7 +237,8 @@ def _string_list(value: Any, fail: Any) -> tuple[str, ...]:
         raise fail(f"expected a list of names, not {type(value).__name__} {value!r}")
     items = []
     for item in value:
-        if not isinstance(item, (str, int, float)) or isinstance(item, bool) or not str(item).strip():
+        text_like = isinstance(item, (str, int, float)) and not isinstance(item, bool)
+        if not text_like or not str(item).strip():
             raise fail(f"list items must be non-empty text, not {item!r}")
         items.append(str(item).strip())
     return tuple(dict.fromkeys(items))

@@ -97,7 +97,7 @@ def html_to_text(html: str) -> str:
 # A word: letters/digits joined by apostrophes, hyphens, dots ("U.S.") or digit commas ("1,000").
 _WORD = re.compile(r"\w+(?:(?:[’'\-.]|(?<=\d),(?=\d))\w+)*")
 _TAG = re.compile(r"<[^>]*>")
-# Entities are decoded: "AT&amp;T" is one word, "&amp;" alone none (not "amp"), "&#9;" a gap.
+# Entities are decoded as the page shows them: "&amp;" is no word (not "amp"), "&#9;" a gap.
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 

@@ -111,47 +111,68 @@ class Publisher(_Writer):
 
 
 class InPlaceWriter(_Writer):
-    """Incremental build: replace only changed files, each atomically (temp file + rename).
+    """Incremental build: only changed files are replaced, and only once everything rendered.
 
-    A killed build leaves every file complete (old or new); the cache is saved only afterwards,
-    so the next build redoes whatever this one did not finish.
+    Changed pages are staged in a sibling folder; `commit` moves each into place with a rename
+    (each file is replaced atomically), so a template error half-way leaves public/ untouched.
+    A build killed during `commit` leaves every file complete (old or new); the cache marks its
+    fingerprints untrusted first, so the next build redoes whatever this one did not finish.
     """
 
     def __init__(self, output_dir: Path) -> None:
         super().__init__()
-        self.base = self.output_dir = output_dir
+        self.output_dir = output_dir
+        self.base = self.incoming = output_dir.with_name(f".{output_dir.name}.incoming")
+        shutil.rmtree(self.incoming, ignore_errors=True)
+        self._stale: list[str] = []
 
     def write(self, output: Output) -> None:
         path = self.target(output.path)
-        if _same_bytes(path, output.data):
+        if _same_bytes(self.output_dir / output.path, output.data):
             self.unchanged += 1
             return
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(output.data)
-            os.replace(temporary, path)
+            path.write_bytes(output.data)
         except OSError as err:
-            temporary.unlink(missing_ok=True)
             raise _os_error(err, path) from None
         self.written += 1
         self.changed.append(output.path)
 
-    def remove(self, relatives: list[str]) -> int:
-        removed = 0
-        for relative in sorted(relatives):
-            path = self.target(relative)
-            try:
-                path.unlink()
-                removed += 1
-            except FileNotFoundError:
-                continue
-            self.changed.append(relative)
-            parent = path.parent
-            while parent != self.output_dir and not any(parent.iterdir()):
-                parent.rmdir()
-                parent = parent.parent
+    def remove_later(self, relatives: list[str]) -> None:
+        """Files to delete from the live folder at `commit` (outputs no longer produced)."""
+        self._stale = sorted(relatives)
+
+    def commit(self) -> int:
+        """Move staged files into place and delete stale ones; returns how many were removed."""
+        try:
+            for relative in self.changed:
+                if (self.incoming / relative).is_file():
+                    live = self.output_dir / relative
+                    live.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(self.incoming / relative, live)
+            removed = sum(self._remove(relative) for relative in self._stale)
+        except OSError as err:
+            raise _os_error(err, self.output_dir) from None
+        finally:
+            shutil.rmtree(self.incoming, ignore_errors=True)
         return removed
+
+    def _remove(self, relative: str) -> int:
+        path = self.output_dir / relative
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        self.changed.append(relative)
+        parent = path.parent
+        while parent != self.output_dir and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+        return 1
+
+    def abort(self) -> None:
+        shutil.rmtree(self.incoming, ignore_errors=True)
 
 
 def recover(output_dir: Path) -> None:

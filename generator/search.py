@@ -44,20 +44,21 @@ def pagefind_binary() -> Path | None:
 
 
 def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnostic], *,
-                         previous_dir: Path | None = None) -> int:
+                         previous_dir: Path | None = None,
+                         changed: Collection[str] | None = None) -> int:
     """Index `site_dir` once every page is in it, and write the bundle through `writer`.
 
     `site_dir` is the staging folder of a full build (swapped in afterwards, so the published
     site is never half-indexed) or the output folder of an in-place build; for the latter, files
-    of the old bundle that the new one lacks are removed with `writer.remove`. Returns the number
+    of the old bundle that the new one lacks are removed with `writer.remove_later`. Returns the number
     of index files written.
     """
     written: list[str] = []
     for output in search_outputs(site_dir, diagnostics, previous_dir=previous_dir,
-                                 changed=tuple(writer.changed)):
+                                 changed=tuple(writer.changed if changed is None else changed)):
         writer.write(output)
         written.append(output.path)
-    remove = getattr(writer, "remove", None)
+    remove = getattr(writer, "remove_later", None)
     bundle = site_dir / OUTPUT_SUBDIR
     if written and remove is not None and bundle.is_dir():
         old = {f"{OUTPUT_SUBDIR}/{p.relative_to(bundle).as_posix()}"

@@ -37,6 +37,7 @@ from .watch import Batch, ChangeQueue, Rebuilder, SourceWatcher, describe
 
 HASHED_NAME = re.compile(r"^(?P<stem>.+)\.[0-9a-f]{8}(?P<ext>\.[A-Za-z0-9]+)$")
 HEAD_WINDOW = 65536  # like livereload: only look for </head> near the top of a page
+EXTRA_TYPES = {".avif": "image/avif", ".webp": "image/webp", ".woff2": "font/woff2"}
 TEXT_TYPES = ("text/", "application/xml", "application/json", "application/feed+json",
               "application/javascript", "image/svg+xml")
 
@@ -184,7 +185,9 @@ class DevServer:
         config = load_config(self.root)  # a broken site.toml stops here, before binding
         self.base_path = Urls(config.base_url, config.permalink).base_path
         self.output_dir = config.output_dir
-        self.generation = 0  # bumped after every build that changed what a page shows
+        # Bumped after every build that changed what a page shows. Starts at 1: livereload.js
+        # leaves a falsy `snipver` out of its handshake.
+        self.generation = 1
         self.problems: tuple[Problem, ...] = ()  # the last build's errors; () when it worked
         self._waiters: set[ReloadSocket] = set()
         self._loop = asyncio.new_event_loop()
@@ -199,7 +202,7 @@ class DevServer:
 
     @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}{self.base_path}"
 
@@ -257,11 +260,15 @@ class DevServer:
         await self._stopping.wait()
         http.stop()
         worker.cancel()
+        with suppress(asyncio.CancelledError):
+            await worker
+        # Block this (stopping) loop until a running build finishes: its completion is then
+        # delivered to a live loop, and public/ is never left half-written.
+        self.rebuilder.shutdown()
         for waiter in list(self._waiters):
             waiter.close()
-        with suppress(asyncio.CancelledError, TimeoutError):
+        with suppress(TimeoutError):
             await asyncio.wait_for(http.close_all_connections(), 2)
-            await worker
 
     def _finished(self, outcome: BuildResult | Exception, batch: Batch, seconds: float) -> None:
         if isinstance(outcome, Exception):
@@ -389,7 +396,9 @@ class SiteHandler(web.RequestHandler):
         self._send(status, path, data, generation)
 
     def _send(self, status: int, path: Path | None, data: bytes | None, generation: int) -> None:
-        kind = mimetypes.guess_type(path.name if path else "x.html")[0] or "application/octet-stream"
+        name = path.name if path else "404.html"
+        kind = (EXTRA_TYPES.get(Path(name).suffix) or mimetypes.guess_type(name)[0]
+                or "application/octet-stream")
         if data is None:
             data = b"<!DOCTYPE html><title>Not found</title><h1>Not found</h1>"
         if kind == "text/html":

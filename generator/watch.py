@@ -11,6 +11,7 @@ import asyncio
 import fnmatch
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -201,7 +202,10 @@ class Rebuilder:
         finally:
             self.building = False
             self.builds += 1
-        self._finished(outcome, batch, time.perf_counter() - started)
+        try:
+            self._finished(outcome, batch, time.perf_counter() - started)
+        except Exception:  # a bug in reporting must not stop the rebuilds that follow
+            traceback.print_exc()
 
     def shutdown(self) -> None:
         """Wait for a running build to finish (a build is never cut off half-way)."""

@@ -23,7 +23,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # A fixed reference time keeps the news sitemap and future filter stable across test runs.
-FIXED_EPOCH = "1785000000"  # 2026-07-25
+FIXED_EPOCH = "1795651200"  # 2026-11-26T00:00Z: the day after the sample article
 
 
 def copy_project(target: Path, *, seeds: bool = True, content: bool = True) -> Path:
@@ -71,7 +71,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -94,6 +94,7 @@ def site_url(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                                      tmp_path_factory.mktemp("www"))
     yield url
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")

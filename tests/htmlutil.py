@@ -2,7 +2,7 @@
 
 `parse(html)` returns the root `Element`; query it with `find`/`find_all` (tag and attribute
 filters), read `text()` and `attrs`, and list every outgoing URL with `urls()`. Tolerant like a
-browser for the cases our pages meet (void elements, unclosed <p>/<li>); never fetches anything.
+browser for the cases our pages meet (void elements, <p> and <li> left open); never fetches.
 
     doc = parse(html)
     doc.find("meta", property="og:url").get("content")
@@ -18,6 +18,10 @@ from html.parser import HTMLParser
 
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                   "source", "track", "wbr"})
+CLOSES_P = frozenset({"address", "article", "aside", "blockquote", "details", "div", "dl",
+                      "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4",
+                      "h5", "h6", "header", "hr", "main", "nav", "ol", "p", "pre", "section",
+                      "table", "ul"})
 # Raw-text elements: their content is one text node, never parsed as markup.
 RAW_TEXT = frozenset({"script", "style"})
 
@@ -119,14 +123,24 @@ class _TreeBuilder(HTMLParser):
         self.doctype = decl
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        # Like a browser, a new <p> or <li> closes an open one of the same kind.
-        if tag in ("p", "li") and self.stack[-1].tag == tag:
-            self.stack.pop()
+        # Like a browser: a block element closes an open <p>, a new <li> an open <li>.
+        if tag in CLOSES_P:
+            self._close("p", stop=("div", "td", "th", "li", "button"))
+        if tag == "li":
+            self._close("li", stop=("ul", "ol", "menu"))
         element = Element(tag, {k: v or "" for k, v in attrs}, parent=self.stack[-1],
                           line=self.getpos()[0])
         self.stack[-1].children.append(element)
         if tag not in VOID:
             self.stack.append(element)
+
+    def _close(self, tag: str, stop: tuple[str, ...]) -> None:
+        for depth in range(len(self.stack) - 1, 0, -1):
+            if self.stack[depth].tag in stop:
+                return
+            if self.stack[depth].tag == tag:
+                del self.stack[depth:]
+                return
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -145,7 +159,8 @@ class _TreeBuilder(HTMLParser):
 
 
 def parse(html: str) -> Element:
-    """The document tree of `html`; the root has tag "#document"."""
+    """The document tree of `html`: the root has tag "#document" and, as its "doctype"
+    attribute, the text of the <!DOCTYPE ...> declaration ("DOCTYPE html"), or "" without one."""
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()

@@ -283,8 +283,8 @@ def test_bad_permalink(pattern: str, problem: str) -> None:
     assert err.hint is not None and "{slug}" in err.hint
 
 
-@pytest.mark.parametrize("pattern", ["/{slug}/", "/{section}/{slug}/", "/{year}/{month}/{day}/{slug}/",
-                                     "/news/{year}/{slug}/"])
+@pytest.mark.parametrize("pattern", ["/{slug}/", "/{section}/{slug}/",
+                                     "/{year}/{month}/{day}/{slug}/", "/news/{year}/{slug}/"])
 def test_good_permalinks(pattern: str) -> None:
     assert config_of(BASE + f'permalink = "{pattern}"\n').permalink == pattern
 

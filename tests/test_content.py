@@ -1,4 +1,4 @@
-"""Unit tests for the load stage: content/**/*.md -> Documents, errors at the Markdown file's line."""
+"""Unit tests for the load stage: content/**/*.md -> Documents, errors at the file's line."""
 
 from __future__ import annotations
 
@@ -296,7 +296,8 @@ def test_non_utf8_body(config: SiteConfig) -> None:
     assert err.message.startswith("not valid UTF-8 (byte ")
 
 
-@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"---\ntitle: x\x00\n---\n"])
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+                                  b"---\ntitle: x\x00\n---\n"])
 def test_binary_file(config: SiteConfig, data: bytes) -> None:
     err = error(config, data)
     assert err.message == "binary file in content/"

@@ -6,6 +6,7 @@ feedparser 6.0 does not read JSON Feed, so JSON feeds are checked field by field
 
 from __future__ import annotations
 
+import calendar
 import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -107,7 +108,8 @@ def check_entries(public: Path, entries: list[Any], articles: list[Article]) -> 
         assert entry.id == url_of(article)
         content = entry.content[0].value
         assert f"Body of story {article.slug[-2:]}." in content and content.count("word") > 30
-        assert datetime(*entry.published_parsed[:6], tzinfo=UTC) == article.date
+        published = datetime.fromtimestamp(calendar.timegm(entry.published_parsed), UTC)
+        assert published == article.date
         assert [a.get("name") for a in entry.get("authors", [])] == list(article.authors)
 
 

@@ -151,7 +151,7 @@ def test_escaped_script_is_not_an_element() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("quotes “curly” and \"straight\" and ‘single’", "quotes “curly” and \"straight\" and ‘single’"),
+        ("“curly” and \"straight\" and ‘single’", "“curly” and \"straight\" and ‘single’"),
         ("Prime Minister\u00a0Fayez Sarraj", "Prime Minister\u00a0Fayez Sarraj"),
         ("tab\tinside", "tab\tinside"),
         ("line\nbreak", "line break"),
@@ -219,8 +219,8 @@ def test_reading_minutes(words: int, per_minute: int, minutes: int) -> None:
 
 
 def test_sample_paragraph_word_count() -> None:
-    paragraph = ("“There will be a long-term mission in Libya,” Dunford predicted, adding that NATO "
-                 "will want a request from the new government in order to get involved.")
+    paragraph = ("“There will be a long-term mission in Libya,” Dunford predicted, adding that "
+                 "NATO will want a request from the new government in order to get involved.")
     assert word_count(render_markdown(escape_paragraph(paragraph))) == 26
 
 

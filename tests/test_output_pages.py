@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import htmlutil
 import pytest
 from htmlutil import Element, meta_content, parse
 from sitefactory import (
@@ -35,6 +36,9 @@ BY_DATE = sorted(ARTICLES, key=lambda a: a.date, reverse=True)
 DRAFT = with_extra(Article("draft-story", "A draft story", NOW - timedelta(days=2)), draft=True)
 FUTURE = Article("future-story", "A story from tomorrow", NOW + timedelta(days=1))
 SAMPLE_TITLE = "We will soon decide whether to Deploy American Troops in Libya"
+SAMPLE_STANDFIRST = (
+    "According to Marine Gen. Joseph Dunford, chairman of the Joint Chiefs of Staff, the US wants "
+    "to make her contribution to what is happening in Libya and remained stable in the forces")
 SAMPLE_URL = f"{BASE_URL}2026/11/we-will-soon-decide-whether-to-deploy-american-troops-in-libya/"
 
 
@@ -109,7 +113,7 @@ def check_head(public: Path, path: Path) -> list[str]:
     if meta_content(doc, name="twitter:card") not in (["summary"], ["summary_large_image"]):
         problems.append(f"{where}: twitter:card {meta_content(doc, name='twitter:card')}")
     html = doc.find("html")
-    if doc.get("doctype", "").lower() != "doctype html" or html is None or not html.get("lang"):
+    if (doc.get("doctype") or "").lower() != "doctype html" or html is None or not html.get("lang"):
         problems.append(f"{where}: missing <!DOCTYPE html> or <html lang>")
     return problems
 
@@ -425,7 +429,7 @@ def test_404_page_links_absolutely_into_the_site(which: str, request: pytest.Fix
 def test_search_page_has_a_working_form(built_site: Path) -> None:
     doc = page(built_site / "public", f"{BASE_URL}search/")
     form = main(doc).one("form")
-    assert form.get("action") == "/news/search/" and form.get("method", "get").lower() == "get"
+    assert form.get("action") == "/news/search/" and (form.get("method") or "get").lower() == "get"
     field = form.one("input", name="q")
     labels = [label for label in form.find_all("label") if label.get("for") == field.get("id")]
     assert len(labels) == 1 and field.get("id")
@@ -444,8 +448,7 @@ def test_built_site_publishes_the_sample_article(built_site: Path) -> None:
     doc = page(public, SAMPLE_URL)
     body = main(doc)
     assert body.one("h1").text() == SAMPLE_TITLE
-    assert body.find("p", class_="standfirst") is not None
-    assert body.find_all("p")[1].text().startswith("According to Marine Gen. Joseph Dunford")
+    assert SAMPLE_STANDFIRST in [p.text() for p in body.find_all("p")]
     assert "Photo: AP" in body.text() and "By " not in body.text()
     assert [a.text() for a in body.find_all("a", rel="tag")] == [
         "Dunford", "U.S.", "Islamic State", "Libya", "Joint Chiefs of Staff"]
@@ -506,3 +509,18 @@ def test_now_option_overrides_the_reference_time(copy_of_news: Path) -> None:
     newest_left = next(a for a in BY_DATE if a.date <= NOW - timedelta(days=300))
     assert article_links(main(page(public, BASE_URL)), ARTICLES)[0] == url_of(newest_left)
     assert not output_file(public, url_of(BY_DATE[0])).exists()
+
+
+# --- the parser the tests rely on -------------------------------------------------------------
+
+
+def test_htmlutil_parses_like_a_browser_for_our_cases() -> None:
+    doc = parse('<!DOCTYPE html><p class="a b">One &amp; <br>two<p>three<ul><li>x<li>y</ul>'
+                '<script type="t">if (a < b) { "</p>" }</script><img src="i.png" srcset="s 2x">')
+    assert doc.get("doctype") == "DOCTYPE html"
+    assert [p.text() for p in doc.find_all("p")] == ["One & two", "three"]
+    assert doc.one("p", class_="b").line == 1
+    assert [li.text() for li in doc.find_all("li")] == ["x", "y"]
+    assert doc.one("script", type="t").raw_text() == 'if (a < b) { "</p>" }'
+    assert doc.find("img", alt=False) is not None and doc.find("img", src=True) is not None
+    assert htmlutil.urls(doc) == ["i.png", "s"]

@@ -18,17 +18,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from conftest import FIXED_EPOCH, copy_project
 from htmlutil import parse
 
-from generator.serve import current_asset, inject, reload_path, request_relative
+from generator.build import BuildOptions
+from generator.cli import Console
+from generator.serve import DevServer, current_asset, inject, reload_path, request_relative
 from generator.watch import ChangeQueue, Rebuilder, is_source
 
+T = TypeVar("T")
 SERVE_ARGS = ("--future",)  # the sample article is dated after the fixed test clock
 
 
@@ -126,6 +130,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     process.close()
 
 
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a thread of its own: Playwright's sync API may own this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result(timeout=60)
+
+
 # --- pure parts -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("relative", "expected"), [
@@ -201,7 +211,7 @@ def test_a_burst_of_events_becomes_one_batch() -> None:
         queue.add(Path("d"))
         return [first, await queue.next_batch()]
 
-    assert asyncio.run(scenario()) == [frozenset(map(Path, "abc")), frozenset({Path("d")})]
+    assert run_async(scenario) == [frozenset(map(Path, "abc")), frozenset({Path("d")})]
 
 
 def test_changes_during_a_build_make_exactly_one_more_build() -> None:
@@ -234,7 +244,7 @@ def test_changes_during_a_build_make_exactly_one_more_build() -> None:
         task.cancel()
         rebuilder.shutdown()
 
-    asyncio.run(scenario())
+    run_async(scenario)
     assert overlaps == []
     assert calls == [None, {Path("a.md"), Path("b.md"), Path("c.md")}]
 
@@ -296,6 +306,37 @@ def test_an_old_asset_fingerprint_serves_the_current_file(server: ServeProcess) 
     assert body == current.read_bytes()
 
 
+def livereload_session(origin: str, snipver: int) -> Any:
+    """Handshake like livereload.js does; the first message the server sends after it (or None)."""
+    from tornado.websocket import websocket_connect
+
+    async def talk() -> Any:
+        socket = await websocket_connect(origin.replace("http://", "ws://") + "/livereload")
+        try:
+            await socket.write_message(json.dumps({
+                "command": "hello", "snipver": snipver,
+                "protocols": ["http://livereload.com/protocols/official-7"]}))
+            hello = json.loads(await socket.read_message() or "{}")
+            assert hello["command"] == "hello"
+            await socket.write_message(json.dumps({"command": "info", "url": origin}))
+            try:
+                return json.loads(await asyncio.wait_for(socket.read_message(), 1.0) or "null")
+            except TimeoutError:
+                return None
+        finally:
+            socket.close()
+
+    return run_async(talk)
+
+
+def test_a_page_from_an_older_build_reloads_as_soon_as_it_connects(server: ServeProcess) -> None:
+    # The reload a page missed while it was loading is sent when its websocket connects.
+    generation = server.status()["generation"]
+    message = livereload_session(server.origin, generation - 1)
+    assert message is not None and message["command"] == "reload" and message["path"] == "*"
+    assert livereload_session(server.origin, generation) is None
+
+
 def test_newsgen_build_output_has_no_live_reload_script(built_site: Path) -> None:
     files = [p for p in (built_site / "public").rglob("*") if p.is_file()]
     assert any(p.suffix == ".html" for p in files)
@@ -313,6 +354,24 @@ def test_a_port_in_use_is_a_clear_error(project: Path) -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port 0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unexpected_build_crash_is_shown_and_stopping_joins_every_thread(
+        project: Path) -> None:
+    class Crashing:
+        def build(self, changed: set[Path] | None = None) -> Any:
+            raise RuntimeError("boom <b>")
+
+    before = set(threading.enumerate())
+    dev = DevServer(project, BuildOptions(), Console(-1), port=0, builder=Crashing())
+    dev.start()
+    try:
+        status, _, body = raw_get(dev.url.split("/news/")[0], "/news/")
+        assert status == 500
+        assert "RuntimeError: boom <b>" in parse(body.decode()).one("main").text()
+    finally:
+        dev.stop()
+    assert [t.name for t in threading.enumerate() if t not in before and t.is_alive()] == []
 
 
 def test_ctrl_c_stops_cleanly(project: Path) -> None:

@@ -71,7 +71,7 @@ def test_editing_an_article_updates_the_open_page(server: ServeProcess, page: An
     save_body(server.root / "content" / "articles" / f"{SLUG}.md",
               "Edited in the dev server test: **bold** marker-edit-1.")
     expect(page.locator("body")).to_contain_text("marker-edit-1", timeout=WAIT_MS)
-    assert page.locator("strong", has_text="bold").count() == 1
+    expect(page.locator("strong", has_text="bold")).to_have_count(1)
 
 
 def test_a_new_seed_appears_on_the_front_page(server: ServeProcess, page: Any) -> None:
@@ -137,6 +137,30 @@ def test_a_template_error_shows_in_the_browser_until_fixed(server: ServeProcess,
     assert page.locator("#newsgen-build-error").count() == 0
 
 
+def test_bad_front_matter_shows_the_error_and_keeps_the_last_site(server: ServeProcess) -> None:
+    from htmlutil import parse
+
+    broken = server.root / "content" / "articles" / "broken-story.md"
+    broken.write_text("---\ntitle: Broken <story>\ndate: next tuesday\n---\n\nBody.\n",
+                      encoding="utf-8")
+    server.wait_idle(quiet=0.3)
+    try:
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(server.url, timeout=10)
+        page = parse(failed.value.read().decode())
+        error = page.one("main", id="newsgen-build-error")
+        assert "content/articles/broken-story.md:3" in error.text()
+        assert "title: Broken <story>" in error.find("pre").raw_text()  # escaped, not markup
+        assert page.find("story") is None
+        assert any("livereload.js" in s.raw_text() for s in page.find_all("script"))
+        stylesheet = next((server.root / "public" / "static").glob("style.*.css")).name
+        assert http_status(f"{server.url}static/{stylesheet}") == 200  # the last good site
+    finally:
+        broken.unlink()
+    server.wait_idle(quiet=0.3)
+    assert http_status(server.url) == 200
+
+
 def test_fifty_quick_saves_end_on_the_last_one(server: ServeProcess, page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -175,3 +199,4 @@ def test_after_the_edits_the_output_equals_a_clean_build(server: ServeProcess,
     assert sorted(served) == sorted(built)
     assert [name for name in built if served[name] != built[name]] == []
     assert server.status()["failed"] is False
+

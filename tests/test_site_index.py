@@ -14,7 +14,7 @@ from sitefactory import Article, write_article, write_project
 
 from generator.config import SiteConfig, parse_config
 from generator.errors import ContentError, RouteError
-from generator.model import Document, FrontMatter
+from generator.model import Document, DocumentKind, FrontMatter
 from generator.routes import plan
 from generator.site import index_site
 
@@ -37,13 +37,13 @@ def config(tmp_path: Path, timezone: str = "UTC") -> SiteConfig:
     return parse_config(CONFIG.format(timezone=timezone), tmp_path)
 
 
-def doc(name: str, date: datetime | None = None, *, kind: str = "article", section: str = "world",
+def doc(name: str, date: datetime | None = None, *, kind: DocumentKind = "article", section: str = "world",
         tags: tuple[str, ...] = (), authors: tuple[str, ...] = (), draft: bool = False,
         slug: str = "") -> Document:
     folder = "articles" if kind == "article" else "pages"
     meta = FrontMatter(title=name.title(), date=date, slug=slug, section=section, tags=tags,
                        authors=authors, draft=draft)
-    return Document(path=Path(f"content/{folder}/{name}.md"), kind=kind,  # type: ignore[arg-type]
+    return Document(path=Path(f"content/{folder}/{name}.md"), kind=kind,
                     sha256=name, meta=meta, slug=slug or name, html=f"<p>{name}</p>",
                     word_count=1, reading_minutes=1)
 

@@ -47,8 +47,8 @@ def test_sitemap_lists_every_page_with_absolute_urls_served_by_files(public: Pat
                                                  "sport", "news")}
     assert expected <= set(urls)
     assert url_of(FUTURE) not in urls
-    for url in root.iter(f"{SM}url"):
-        lastmod = url.findtext(f"{SM}lastmod")
+    for entry in root.iter(f"{SM}url"):
+        lastmod = entry.findtext(f"{SM}lastmod")
         if lastmod is not None:  # W3C datetime with a time zone
             assert datetime.fromisoformat(lastmod).tzinfo is not None
 

@@ -123,6 +123,17 @@ def test_unknown_asset_names_the_template_line(site: Path) -> None:
     assert "missing.woff2" in lines[0]
 
 
+def test_a_late_template_error_leaves_every_published_page_unchanged(site: Path) -> None:
+    # A new site title changes every page; the search page (inside its main block) fails late.
+    config = site / "site.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'title = "The Daily Seed"', 'title = "Renamed Daily"'), encoding="utf-8")
+    insert_line(site / "layouts" / "search.html", 5, "{{ no_such_variable }}")
+    lines = failed_build(site)
+    assert lines[0].startswith("layouts/search.html:5: error:"), lines
+    assert not any(b"Renamed Daily" in data for data in snapshot(site / "public").values())
+
+
 def test_a_fixed_template_builds_again(site: Path) -> None:
     card = site / "layouts" / "partials" / "card.html"
     good = card.read_text(encoding="utf-8")

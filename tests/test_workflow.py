@@ -86,6 +86,7 @@ def steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
 
 def test_workflow_builds_with_make_build_and_deploys_to_pages(workflow: dict[Any, Any]) -> None:
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert isinstance(triggers, dict)
     assert "push" in triggers and "workflow_dispatch" in triggers
     assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     runs = [step["run"] for step in steps(workflow) if "run" in step]
