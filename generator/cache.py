@@ -21,6 +21,7 @@ import frontmatter
 
 from . import __version__
 from .errors import Diagnostic, SourceLocation
+from .ingest import INGEST_VERSION
 from .markup import MARKDOWN_SETTINGS, render_markdown
 from .model import Document, FrontMatter
 
@@ -44,7 +45,8 @@ class BuildState:
 # The model's field names are part of the key, so a change to the pickled dataclasses can never
 # be read back with the wrong shape.
 _MODEL_SHAPE = ",".join(f.name for cls in (Document, FrontMatter, BuildState) for f in fields(cls))
-CACHE_VERSION = (f"newsgen={__version__};{MARKDOWN_SETTINGS};python={sys.version_info[:2]};"
+CACHE_VERSION = (f"newsgen={__version__};ingest={INGEST_VERSION};{MARKDOWN_SETTINGS};"
+                 f"python={sys.version_info[:2]};"
                  f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
 
 def input_stats(root: Path) -> dict[str, tuple[int, int]]:

@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except GeneratorError as err:
         console.error(err)
-        print("build failed; the previous site was left in place", file=sys.stderr)
+        if args.command in ("build", "serve"):
+            print("build failed; the previous site was left in place", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted; the previous site was left in place", file=sys.stderr)

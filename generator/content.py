@@ -26,7 +26,7 @@ KNOWN_KEYS = {
     "image_alt", "image_caption", "image_credit", "dateline", "draft", "source", "layout",
 }
 # Written by ingest for bookkeeping; accepted but not shown to templates.
-BOOKKEEPING_KEYS = {"source_sha256", "ingest_checksum"}
+BOOKKEEPING_KEYS = {"source_sha256", "ingest_version", "ingest_checksum"}
 STRING_KEYS = ("summary", "image", "image_alt", "image_caption", "image_credit", "dateline",
                "source", "layout")
 # python-frontmatter's YAML fence: a line of three or more dashes.

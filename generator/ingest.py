@@ -26,6 +26,9 @@ from .markup import escape_paragraph
 from .seed import Seed, parse_seed
 from .urls import slugify
 
+# Bump when the seed parser, tag or section rules change what ingest writes: articles made by
+# an older version are regenerated (unless edited by hand).
+INGEST_VERSION = 1
 CHECKSUM_LINE = re.compile(r"^ingest_checksum: .*\n", re.MULTILINE)
 SEED_ID = re.compile(r"^\d+_([0-9a-f]{16})$")
 
@@ -91,7 +94,8 @@ def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport)
                 "check the file's permissions")); continue
         sha = hashlib.sha256(raw).hexdigest()
         old = existing.get(relative.as_posix())
-        if old and old.metadata.get("source_sha256") == sha:
+        if (old and old.metadata.get("source_sha256") == sha
+                and old.metadata.get("ingest_version") == INGEST_VERSION):
             report.unchanged += 1
             report.records[relative.as_posix()] = (st.st_size, st.st_mtime_ns, old.path.as_posix())
             continue
@@ -139,6 +143,7 @@ def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
         metadata["dateline"] = seed.dateline
     metadata["source"] = source.as_posix()
     metadata["source_sha256"] = sha
+    metadata["ingest_version"] = INGEST_VERSION
     body = "\n\n".join(escape_paragraph(p) for p in seed.paragraphs)
     post = frontmatter.Post(body, **metadata)
     text = frontmatter.dumps(post, sort_keys=False, width=10_000) + "\n"

@@ -461,7 +461,8 @@ def serve(root: Path, options: BuildOptions, host: str, port: int, console: Log)
               "one", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        pass
+        if server.rebuilder.building:
+            console.info("stopping after the running build (Ctrl-C again quits at once)")
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, _force_exit)

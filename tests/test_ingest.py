@@ -116,7 +116,8 @@ def test_sample_front_matter_and_body(site: SiteConfig) -> None:
     ingest(site)
     meta, body = read_article(site, article_path(SAMPLE_SLUG))
     assert list(meta) == ["title", "slug", "date", "summary", "authors", "section", "tags",
-                          "image_credit", "source", "source_sha256", "ingest_checksum"]
+                          "image_credit", "source", "source_sha256", "ingest_version",
+                          "ingest_checksum"]
     seed = parse_seed(SAMPLE.read_bytes(), SAMPLE)
     assert meta["title"] == "We will soon decide whether to Deploy American Troops in Libya"
     assert meta["slug"] == SAMPLE_SLUG
