@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import corpus
@@ -20,9 +21,15 @@ TOOLS = ("newsgen", "pelican", "hugo")
 
 
 def pelican_markdown(article: Article) -> str:
-    """Pelican's Markdown reader takes `Key: value` headers (the 'meta' extension)."""
+    """Pelican's Markdown reader takes `Key: value` headers (the 'meta' extension).
+
+    Dates are given in UTC (the same instant): Pelican groups month archives with
+    itertools.groupby over articles sorted by instant, so mixed UTC offsets split one month in
+    two and it aborts writing the same archive page twice. newsgen groups in site time (UTC).
+    """
+    utc = datetime.fromisoformat(article.date).astimezone(UTC).isoformat()
     headers = [
-        ("Title", article.title), ("Slug", article.slug), ("Date", article.date),
+        ("Title", article.title), ("Slug", article.slug), ("Date", utc),
         ("Category", article.section.title), ("Tags", ", ".join(article.tags)),
         ("Authors", ", ".join(article.authors)), ("Summary", article.summary),
     ]

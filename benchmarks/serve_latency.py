@@ -4,8 +4,10 @@ For each corpus size: generate the corpus (benchmarks/corpus.py), start `newsgen
 on it, open the middle article in headless Debian Chromium, then save an edit to that article's
 body `--edits` times. The page records when the edited text is on screen (first animation frame
 after DOMContentLoaded of the reloaded page, in wall-clock ms), so the figure is save -> painted
-text, rebuild and reload included, with no polling delay. Writes results/serve_latency.md.
+text, rebuild and reload included, with no polling delay. Each (size, flags) row replaces its
+previous result in results/serve_latency.json, and results/serve_latency.md shows them all.
 Usage: .venv/bin/python benchmarks/serve_latency.py [--sizes 1000,10000] [--edits 20]
+       [--flags "--no-search;"]   (';' separates flag sets; an empty set means the defaults)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,8 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     rebuild_ms: list[float] = field(default_factory=list)
     first_build_s: float = 0.0
+    measured: str = ""
+    load: str = ""  # 1-minute load average before and after: the machine may be shared
 
 
 class Server:
@@ -129,7 +133,8 @@ def shown(page: Any, number: int, timeout: float = 600) -> float:
 def measure(size: int, edits: int, flags: tuple[str, ...], browser: Any) -> Run:
     root = HERE / "work" / f"serve-{size}"
     corpus.generate(root, size)
-    run = Run(size, flags)
+    run = Run(size, flags, measured=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+              load=f"{os.getloadavg()[0]:.1f}")
     articles = sorted((root / "content" / "articles").glob("*.md"))
     target = articles[len(articles) // 2]
     original = target.read_text(encoding="utf-8")
@@ -147,6 +152,7 @@ def measure(size: int, edits: int, flags: tuple[str, ...], browser: Any) -> Run:
             run.latencies_ms.append(shown(page, number) - saved)
         server.idle()
         run.rebuild_ms = server.rebuild_times()
+        run.load += f" -> {os.getloadavg()[0]:.1f}"
         page.close()
     finally:
         target.write_text(original, encoding="utf-8")
@@ -159,9 +165,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def report(runs: list[Run], edits: int) -> str:
+def report(runs: list[Run]) -> str:
     rows = ["| articles | flags | edits | median | p95 | min | max | server rebuild (median) "
-            "| first build |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "| first build | measured | load avg |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for run in runs:
         values = run.latencies_ms
         rebuild = f"{statistics.median(run.rebuild_ms):.0f} ms" if run.rebuild_ms else "n/a"
@@ -169,12 +176,12 @@ def report(runs: list[Run], edits: int) -> str:
             f"| {run.size:,} | `{' '.join(run.flags) or '(default)'}` | {len(values)} "
             f"| **{statistics.median(values):.0f} ms** | **{percentile(values, 0.95):.0f} ms** "
             f"| {min(values):.0f} ms | {max(values):.0f} ms | {rebuild} "
-            f"| {run.first_build_s:.1f} s |")
+            f"| {run.first_build_s:.1f} s | {run.measured} | {run.load or '?'} |")
     return "\n".join([
         "# Dev server: save -> new text on screen", "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-        f"({os.cpu_count()} cores, Python {platform.python_version()}, Debian Chromium "
-        "headless) with `benchmarks/serve_latency.py`.", "",
+        f"Machine: {platform.node()} ({os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, Debian Chromium headless); "
+        "`.venv/bin/python benchmarks/serve_latency.py`.", "",
         "Each edit rewrites the middle article's Markdown body (a new final sentence); the time "
         "runs from just before the write to the first animation frame after the reloaded page's "
         "DOMContentLoaded, measured in the page with `performance.timeOrigin + now()` (same wall "
@@ -207,7 +214,14 @@ def main(argv: list[str] | None = None) -> int:
                       f"p95 {percentile(run.latencies_ms, 0.95):.0f} ms", flush=True)
         browser.close()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report(runs, args.edits), encoding="utf-8")
+    store = args.output.with_suffix(".json")
+    saved = json.loads(store.read_text(encoding="utf-8")) if store.is_file() else []
+    fresh = {(run.size, run.flags) for run in runs}
+    kept = [Run(**{**item, "flags": tuple(item["flags"])}) for item in saved
+            if (item["size"], tuple(item["flags"])) not in fresh]
+    every = sorted([*kept, *runs], key=lambda run: (run.size, run.flags))
+    store.write_text(json.dumps([asdict(run) for run in every], indent=1) + "\n", encoding="utf-8")
+    args.output.write_text(report(every), encoding="utf-8")
     print(f"wrote {args.output}")
     return 0
 

@@ -2,17 +2,20 @@
 
 Lives in `.cache/newsgen.sqlite` (safe to delete). One SQLite transaction per save, so a killed
 build leaves the previous, consistent state. The version key covers the generator, the Markdown
-settings and Python; a corrupt or mismatched cache is discarded with a warning, never trusted.
+settings and Python; a corrupt or mismatched cache is discarded with a warning, never trusted. A
+cache that cannot be written (disk full, read-only) is a `CacheError`, never a traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +23,7 @@ from pathlib import Path
 import frontmatter
 
 from . import __version__
-from .errors import Diagnostic, SourceLocation
+from .errors import CacheError, Diagnostic, SourceLocation
 from .ingest import INGEST_VERSION
 from .markup import MARKDOWN_SETTINGS, render_markdown
 from .model import Document, FrontMatter
@@ -109,21 +112,40 @@ class CacheStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS html (sha TEXT PRIMARY KEY, html TEXT)")
+            # A file that is not a database raises sqlite3.DatabaseError: `_meta` discards it.
+            with self._failing("open"):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
+                self._db.execute("CREATE TABLE IF NOT EXISTS html (sha TEXT PRIMARY KEY, html TEXT)")
         return self._db
+
+    @contextmanager
+    def _failing(self, action: str, corrupt_too: bool = False) -> Iterator[None]:
+        """Turn what the disk does to SQLite (full, read-only, locked) into a `CacheError`."""
+        caught = (OSError, sqlite3.Error if corrupt_too else sqlite3.OperationalError)
+        try:
+            yield
+        except caught as err:
+            full = ("full" in str(err)
+                    or (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT))
+                    or getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+            hint = ("the disk is full: free some space and build again" if full else
+                    f"check the free space and permissions of {CACHE_DIR}/")
+            raise CacheError(f"cannot {action} the build cache: {err}", SourceLocation(self.path),
+                             hint=f"{hint} (deleting {CACHE_DIR}/ is always safe)") from err
 
     def _meta(self) -> dict[str, bytes] | None:
         """The meta rows, or None when there is no usable cache (discarding a bad one)."""
         if not self.path.exists():
             return None
         try:
-            rows = {str(k): bytes(v) for k, v in self._connect().execute("SELECT key, value FROM meta")}
-        except sqlite3.DatabaseError as err:
+            with self._failing("read"):
+                db = self._connect()
+                rows = {str(k): bytes(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        except sqlite3.DatabaseError as err:  # not OperationalError (full, locked): CacheError
             self._discard(f"the build cache is unreadable ({err}); rebuilding it")
             return None
         if rows.get("version") != CACHE_VERSION.encode():
@@ -182,10 +204,11 @@ class CacheStore:
 
     def invalidate_outputs(self) -> None:
         """Called before writing into the live output folder (see `load`)."""
-        db = self._connect()
-        with db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('outputs_valid', ?)", (b"0",))
-            db.execute("DELETE FROM meta WHERE key = 'signature'")
+        with self._failing("write", corrupt_too=True):
+            db = self._connect()
+            with db:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('outputs_valid', ?)", (b"0",))
+                db.execute("DELETE FROM meta WHERE key = 'signature'")
 
     def save(self, state: BuildState) -> None:
         rows = {
@@ -197,25 +220,29 @@ class CacheStore:
             "seeds": pickle.dumps(state.seeds, protocol=pickle.HIGHEST_PROTOCOL),
             "state": pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL),
         }
-        db = self._connect()
-        with db:
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
+        with self._failing("write", corrupt_too=True):
+            db = self._connect()
+            with db:
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
 
     def put_html(self, items: Iterable[tuple[str, str]]) -> None:
-        db = self._connect()
-        with db:
-            db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?)", items)
+        with self._failing("write", corrupt_too=True):
+            db = self._connect()
+            with db:
+                db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?)", items)
 
     def html(self, sha: str) -> str | None:
-        row = self._connect().execute("SELECT html FROM html WHERE sha = ?", (sha,)).fetchone()
+        with self._failing("read", corrupt_too=True):
+            row = self._connect().execute("SELECT html FROM html WHERE sha = ?", (sha,)).fetchone()
         return None if row is None else str(row[0])
 
     def prune_html(self, keep: set[str]) -> None:
-        db = self._connect()
-        stale = [(sha,) for (sha,) in db.execute("SELECT sha FROM html") if sha not in keep]
-        if stale:
-            with db:
-                db.executemany("DELETE FROM html WHERE sha = ?", stale)
+        with self._failing("write", corrupt_too=True):
+            db = self._connect()
+            stale = [(sha,) for (sha,) in db.execute("SELECT sha FROM html") if sha not in keep]
+            if stale:
+                with db:
+                    db.executemany("DELETE FROM html WHERE sha = ?", stale)
 
     def after_fork(self) -> None:
         # A forked child must not use (or close) its parent's SQLite connection: open its own.

@@ -96,6 +96,10 @@ class PublishError(GeneratorError):
     """The output folder cannot be written safely."""
 
 
+class CacheError(GeneratorError):
+    """The build cache in .cache/ cannot be read or written (disk full, permissions, locked)."""
+
+
 class BuildFailed(GeneratorError):
     """A stage collected one or more errors; `diagnostics` lists them all."""
 

@@ -1,9 +1,7 @@
-"""Images stage: lead images named in front matter (`image`, a file under content/) -> resized,
-metadata-free JPEG/PNG + WebP variants as `Output`s, and a `ResponsiveImage` per image for templates.
-
-Deterministic bytes (fixed encoder settings, no EXIF/ICC/text chunks), never upscales, and reuses
-variants already published under the same content-hashed name. Never writes: the publisher does.
-Pillow is imported only when a site has images, so the build path stays light.
+"""Images stage: front matter `image` (a file under content/) -> resized JPEG/PNG + WebP
+variants as `Output`s and a `ResponsiveImage` (srcset, width/height) per image for templates.
+Deterministic bytes (fixed encoder settings, no metadata, never upscaled); Pillow loads lazily.
+Never writes (the publisher does); reuses published variants with the same content-hashed name.
 """
 
 from __future__ import annotations
@@ -88,10 +86,6 @@ class ImageSet:
     def manifest(self) -> dict[str, str]:
         """'content/<image>' -> its largest variant's file (for asset manifests and cache keys)."""
         return {f"content/{job.name}": job.variants[-2][0] for job in self.jobs}
-
-    @property
-    def count(self) -> int:
-        return sum(len(job.variants) for job in self.jobs)
 
 
 def process_images(site: Site, config: SiteConfig, diagnostics: list[Diagnostic]) -> ImageSet:

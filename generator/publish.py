@@ -1,12 +1,14 @@
 """Publish stage: write rendered `Output`s into the output folder.
 
-Builds the whole site in a sibling temporary folder and swaps it in with renames, so a failed or
-killed build leaves the previous site intact. Files whose bytes did not change are hard-linked from
-the previous site, keeping their mtimes (small deploy diffs). Never writes outside the folder.
+Builds the whole site in a sibling temporary folder and swaps it in (one atomic exchange on Linux,
+else two renames), so a failed or killed build leaves the previous site intact. Files whose bytes
+did not change are hard-linked from the previous site, keeping their mtimes (small deploy diffs).
+Never writes outside the folder; every OSError becomes a `PublishError` with a hint.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
@@ -23,7 +25,11 @@ from .model import Output
 def build_lock(root: Path) -> Iterator[None]:
     """Serialise builds of one project: a second build waits for the first (no mixed public/)."""
     lock_path = root / ".newsgen.lock"
-    with open(lock_path, "a") as handle:
+    try:
+        handle = open(lock_path, "a")  # noqa: SIM115 (closed below, after the unlock)
+    except OSError as err:
+        raise _os_error(err, lock_path, "cannot create the build lock") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -67,9 +73,9 @@ class Publisher(_Writer):
         self.output_dir = output_dir
         self.base = self.staging = output_dir.with_name(f".{output_dir.name}.staging")
         self.retired = output_dir.with_name(f".{output_dir.name}.previous")
-        recover(output_dir)
         shutil.rmtree(self.staging, ignore_errors=True)
         try:
+            recover(output_dir)
             self.staging.mkdir(parents=True)
         except OSError as err:
             raise _os_error(err, self.staging) from None
@@ -100,6 +106,10 @@ class Publisher(_Writer):
     def commit(self) -> None:
         try:
             if self.output_dir.exists():
+                if _exchange(self.staging, self.output_dir):
+                    # The staging folder now holds the previous site: public/ never went missing.
+                    shutil.rmtree(self.staging, ignore_errors=True)
+                    return
                 os.rename(self.output_dir, self.retired)
             os.rename(self.staging, self.output_dir)
         except OSError as err:
@@ -144,35 +154,73 @@ class InPlaceWriter(_Writer):
         self._stale = sorted(relatives)
 
     def commit(self) -> int:
-        """Move staged files into place and delete stale ones; returns how many were removed."""
+        """Move staged files into place and delete stale ones; returns how many were removed.
+
+        Each live file is hard-linked aside first, so an error half-way (a read-only subfolder,
+        a full disk) puts every file back: public/ is left as it was.
+        """
+        undo: list[tuple[Path, Path | None]] = []  # (live file, its previous bytes or None)
+        shutil.rmtree(self.undo, ignore_errors=True)
         try:
-            for relative in self.changed:
+            for relative in list(self.changed):
                 if (self.incoming / relative).is_file():
-                    live = self.output_dir / relative
+                    live = self._set_aside(relative, undo)
                     live.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(self.incoming / relative, live)
-            removed = sum(self._remove(relative) for relative in self._stale)
+            removed = 0
+            for relative in self._stale:
+                if (self.output_dir / relative).is_file():
+                    os.unlink(self._set_aside(relative, undo))
+                    self.changed.append(relative)
+                    removed += 1
         except OSError as err:
+            _put_back(undo, self.output_dir)
             raise _os_error(err, self.output_dir) from None
         finally:
             shutil.rmtree(self.incoming, ignore_errors=True)
+            shutil.rmtree(self.undo, ignore_errors=True)
+        for live, _ in undo:
+            if not live.exists():
+                _prune_empty(live.parent, self.output_dir)
         return removed
 
-    def _remove(self, relative: str) -> int:
-        path = self.output_dir / relative
+    def _set_aside(self, relative: str, undo: list[tuple[Path, Path | None]]) -> Path:
+        live, kept = self.output_dir / relative, self.undo / relative
+        kept.parent.mkdir(parents=True, exist_ok=True)
         try:
-            path.unlink()
+            os.link(live, kept)
         except FileNotFoundError:
-            return 0
-        self.changed.append(relative)
-        parent = path.parent
-        while parent != self.output_dir and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-        return 1
+            undo.append((live, None))  # a new file: undone by deleting it
+        else:
+            undo.append((live, kept))
+        return live
+
+    @property
+    def undo(self) -> Path:
+        return self.output_dir.with_name(f".{self.output_dir.name}.undo")
 
     def abort(self) -> None:
         shutil.rmtree(self.incoming, ignore_errors=True)
+
+
+def _put_back(undo: list[tuple[Path, Path | None]], output_dir: Path) -> None:
+    """Undo a failed `InPlaceWriter.commit`, newest change first."""
+    for live, kept in reversed(undo):
+        try:
+            if kept is not None:
+                os.replace(kept, live)
+            else:
+                live.unlink(missing_ok=True)
+                _prune_empty(live.parent, output_dir)
+        except OSError:
+            continue  # the error being reported already says public/ could not be changed
+
+
+def _prune_empty(folder: Path, output_dir: Path) -> None:
+    while (folder != output_dir and folder.is_relative_to(output_dir) and folder.is_dir()
+           and not any(folder.iterdir())):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def recover(output_dir: Path) -> None:
@@ -181,6 +229,24 @@ def recover(output_dir: Path) -> None:
     if retired.exists() and not output_dir.exists():
         os.rename(retired, output_dir)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def _exchange(source: Path, target: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    number = ctypes.get_errno()
+    if number in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False  # an old kernel or a file system without RENAME_EXCHANGE
+    raise OSError(number, os.strerror(number), str(target))
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -192,11 +258,20 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
-def _os_error(err: OSError, path: Path) -> PublishError:
-    hints = {
-        errno.ENOSPC: "the disk is full: free some space and build again",
-        errno.EROFS: "the output folder is on a read-only file system",
-        errno.EACCES: "no permission to write there: check the folder's owner and mode",
-    }
-    return PublishError(f"cannot write output: {err.strerror}", SourceLocation(path),
-                        hint=hints.get(err.errno or 0, "the previous site was left in place"))
+_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space and build again",
+    errno.EDQUOT: "your disk quota is used up: free some space and build again",
+    errno.EFBIG: "a file is larger than this process may write (see `ulimit -f`)",
+    errno.EROFS: "the folder is on a read-only file system",
+    errno.EACCES: "no permission to write there: check the folder's owner and mode",
+    errno.EPERM: "the file system refused the change: is the folder read-only or immutable "
+                 "(lsattr, chattr -i)?",
+    errno.EXDEV: "the output folder (or a folder in it) is a mount point: builds replace "
+                 "files by renaming them from a sibling folder",
+}
+
+
+def _os_error(err: OSError, path: Path, action: str = "cannot write output") -> PublishError:
+    hint = _HINTS.get(err.errno or 0, "check the folder's free space and permissions")
+    return PublishError(f"{action}: {err.strerror}", SourceLocation(path),
+                        hint=f"{hint}; the previous site was left in place")

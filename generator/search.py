@@ -1,9 +1,8 @@
-"""Search stage: the staged site's HTML -> a Pagefind index as `Output`s under pagefind/.
+"""Search stage: the site's finished HTML -> a Pagefind index (`Output`s under pagefind/).
 
-Runs the Pagefind binary (PyPI `pagefind[extended]`) over the staging folder after every page is
-written and before it is swapped in, so the published site is never half-indexed. Pagefind writes
-into a temporary folder; the files go through the publisher like any other output. A missing or
-failing binary is a warning and the site is published without search; never fatal.
+Runs the Pagefind binary (PyPI `pagefind[extended]`) over the staging folder before it is swapped
+in, so the published site is never half-indexed. Never writes itself (the publisher does); a
+missing or failing binary is a warning and the site is published without search.
 """
 
 from __future__ import annotations
@@ -49,9 +48,9 @@ def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnost
     """Index `site_dir` once every page is in it, and write the bundle through `writer`.
 
     `site_dir` is the staging folder of a full build (swapped in afterwards, so the published
-    site is never half-indexed) or the output folder of an in-place build; for the latter, files
-    of the old bundle that the new one lacks are removed with `writer.remove_later`. Returns the number
-    of index files written.
+    site is never half-indexed) or the output folder of an in-place build; for the latter,
+    files of the old bundle that the new one lacks are removed with `writer.remove_later`.
+    Returns the number of index files written.
     """
     written: list[str] = []
     for output in search_outputs(site_dir, diagnostics, previous_dir=previous_dir,

@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 if TYPE_CHECKING:
     from .build import BuildResult
@@ -66,24 +68,27 @@ def is_source(path: Path, root: Path, output_dir: Path) -> bool:
     if not parts:
         return False
     if len(parts) == 1:
-        return parts[0] == CONFIG_FILE
+        return parts[0] in (CONFIG_FILE, *SOURCE_FOLDERS)  # a folder: created, moved or deleted
     if parts[0] not in SOURCE_FOLDERS or IGNORED_FOLDERS.intersection(parts):
         return False
     return not any(fnmatch.fnmatchcase(parts[-1], pattern) for pattern in IGNORED_NAMES)
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, accept: Callable[[Path], bool], notify: Callable[[Path], None]) -> None:
-        self.accept = accept
-        self.notify = notify
+    def __init__(self, watcher: SourceWatcher, output_dir: Path,
+                 notify: Callable[[Path], None]) -> None:
+        self.watcher, self.output_dir, self.notify = watcher, output_dir, notify
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         # A rename counts for both ends: `x.tmp -> x.md` is a save, `x.md -> elsewhere` a delete.
         for raw in (event.src_path, getattr(event, "dest_path", "")):
-            if raw:
-                path = Path(raw.decode() if isinstance(raw, bytes) else raw)
-                if self.accept(path):
-                    self.notify(path)
+            if not raw:
+                continue
+            path = Path(raw.decode() if isinstance(raw, bytes) else raw)
+            if event.is_directory:
+                self.watcher.adopt(path)
+            if is_source(path, self.watcher.root, self.output_dir):
+                self.notify(path)
 
 
 class SourceWatcher:
@@ -92,13 +97,25 @@ class SourceWatcher:
     def __init__(self, root: Path, output_dir: Path, notify: Callable[[Path], None]) -> None:
         self.root = root
         self._observer = Observer()
-        handler = _Handler(lambda p: is_source(p, root, output_dir), notify)
+        self._handler = _Handler(self, output_dir, notify)
+        self._folders: dict[str, ObservedWatch] = {}
         for name in SOURCE_FOLDERS:
-            if (root / name).is_dir():
-                self._observer.schedule(handler, root / name, recursive=True,
-                                        event_filter=EVENT_TYPES)
-        # The root itself non-recursively, for site.toml; is_source drops everything else there.
-        self._observer.schedule(handler, root, recursive=False, event_filter=EVENT_TYPES)
+            self.adopt(root / name)
+        # The root itself non-recursively, for site.toml and for source folders created later;
+        # is_source drops everything else there.
+        self._observer.schedule(self._handler, root, recursive=False, event_filter=EVENT_TYPES)
+
+    def adopt(self, folder: Path) -> bool:
+        """Watch a source folder (also one created or re-created while serving); True if it is one."""
+        if folder.parent != self.root or folder.name not in SOURCE_FOLDERS or not folder.is_dir():
+            return False
+        stale = self._folders.pop(folder.name, None)
+        if stale is not None:  # a deleted folder's watch is dead: replace it
+            with suppress(KeyError):
+                self._observer.unschedule(stale)
+        self._folders[folder.name] = self._observer.schedule(
+            self._handler, folder, recursive=True, event_filter=EVENT_TYPES)
+        return True
 
     def start(self) -> None:
         self._observer.start()

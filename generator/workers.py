@@ -2,13 +2,18 @@
 
 Work goes out in chunks (not one task per page) to forked workers that inherit the indexed site
 and the compiled templates, so nothing large is pickled; each worker writes its pages itself and
-returns only counts. With one job, or little work, everything runs in this process.
+returns only counts. With one job, or little work, everything runs in this process. Workers
+die with the build: a killed build never leaves them writing or holding the build lock.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -40,7 +45,33 @@ def _chunks(items: Sequence[Any], workers: int, per_chunk: int) -> list[Sequence
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the build process dies.
+
+    A build killed with SIGKILL cannot shut its pool down. Its workers would live on, blocked on
+    the task queue forever, holding the inherited build lock (every later build would wait for
+    ever) and possibly still writing pages into a staging folder the next build reuses.
+    """
+    try:  # Linux: the kernel sends SIGKILL when the parent dies
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # elsewhere: notice it by polling
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def load_documents(paths: Sequence[Path], config: SiteConfig, jobs: int,

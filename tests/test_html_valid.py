@@ -171,3 +171,56 @@ def test_the_checker_does_report_invalid_html(tmp_path: Path) -> None:
     errors, pages = vnu_errors(tmp_path)
     assert pages == 1
     assert any("alt" in str(e.get("message")) for e in errors), errors
+
+
+# --- structured data and social tags -----------------------------------------------------------
+
+ORIGIN = "https://example.github.io/news/"
+REQUIRED_NEWS_ARTICLE = ("headline", "datePublished", "dateModified", "author", "publisher",
+                         "mainEntityOfPage")
+
+
+def check_article_metadata(path: Path) -> list[str]:
+    """Problems with one article page's NewsArticle JSON-LD and Open Graph / Twitter tags."""
+    from htmlutil import meta_content, parse
+
+    doc = parse(path.read_text(encoding="utf-8"))
+    problems = []
+    scripts = doc.find_all("script", type="application/ld+json")
+    data = json.loads(scripts[0].text()) if len(scripts) == 1 else {}
+    missing = [key for key in REQUIRED_NEWS_ARTICLE if not data.get(key)]
+    if data.get("@type") != "NewsArticle" or missing:
+        problems.append(f"JSON-LD type {data.get('@type')!r}, missing {missing}")
+    logo = data.get("publisher", {}).get("logo", {}).get("url", "")
+    if not logo.startswith(ORIGIN):
+        problems.append(f"publisher logo {logo!r}")
+    if data.get("mainEntityOfPage", {}).get("@id") != doc.one("link", rel="canonical").get("href"):
+        problems.append("mainEntityOfPage is not the canonical URL")
+    has_picture = doc.find("figure", class_="lead-image") is not None
+    images = data.get("image", [])
+    if has_picture != bool(images) or not all(i.startswith(ORIGIN) for i in images):
+        problems.append(f"JSON-LD image {images!r} (picture on page: {has_picture})")
+    for prop in ("og:title", "og:description", "og:url", "og:type", "og:site_name"):
+        if len(meta_content(doc, property=prop)) != 1:
+            problems.append(f"{prop} missing")
+    absolute = meta_content(doc, property="og:url") + meta_content(doc, property="og:image")
+    absolute += meta_content(doc, name="twitter:image")
+    if not all(url.startswith(ORIGIN) for url in absolute):
+        problems.append(f"relative social URLs: {absolute}")
+    if has_picture != bool(meta_content(doc, property="og:image")):
+        problems.append("og:image does not match the page's picture")
+    card = meta_content(doc, name="twitter:card")
+    if card != ["summary_large_image" if has_picture else "summary"]:
+        problems.append(f"twitter:card {card}")
+    return problems
+
+
+def test_articles_carry_news_article_json_ld_and_absolute_social_tags(
+        built_site: Path, corpus_site: Path) -> None:
+    pages = sorted((built_site / "public").glob("20*/*/*/index.html"))
+    pages += sorted((corpus_site / "public").glob("20*/*/*/index.html"))
+    assert len(pages) == 201
+    problems = {str(p): found for p in pages if (found := check_article_metadata(p))}
+    assert problems == {}
+    with_picture = [p for p in pages if 'class="lead-image' in p.read_text(encoding="utf-8")]
+    assert len(with_picture) == 50  # every fourth generated article

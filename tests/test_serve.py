@@ -30,7 +30,7 @@ from htmlutil import parse
 from generator.build import BuildOptions
 from generator.cli import Console
 from generator.serve import DevServer, current_asset, inject, reload_path, request_relative
-from generator.watch import ChangeQueue, Rebuilder, is_source
+from generator.watch import ChangeQueue, Rebuilder, SourceWatcher, is_source
 
 T = TypeVar("T")
 SERVE_ARGS = ("--future",)  # the sample article is dated after the fixed test clock
@@ -138,6 +138,24 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 # --- pure parts -------------------------------------------------------------------------------
 
+def test_a_source_folder_created_while_serving_is_watched(tmp_path: Path) -> None:
+    seen: list[Path] = []
+    (tmp_path / "site.toml").write_text("")
+    watcher = SourceWatcher(tmp_path, tmp_path / "public", seen.append)
+    watcher.start()
+    try:
+        (tmp_path / "seeds").mkdir()
+        seed = tmp_path / "seeds" / "001_0123456789abcdef.txt"
+        deadline = time.monotonic() + 15
+        while seed not in seen and time.monotonic() < deadline:
+            seed.write_text("Headline\n\nBody.")  # until the new folder's watch is in place
+            time.sleep(0.1)
+    finally:
+        watcher.stop()
+    assert tmp_path / "seeds" in seen and seed in seen
+    assert (tmp_path / "public") not in seen
+
+
 @pytest.mark.parametrize(("relative", "expected"), [
     ("site.toml", True),
     ("content/articles/a.md", True),
@@ -157,6 +175,7 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     ("content/.git/HEAD", False),
     (".newsgen.lock", False),
     ("README.md", False),
+    ("seeds", True),
     ("tests/x.py", False),
 ])
 def test_only_sources_trigger_rebuilds(tmp_path: Path, relative: str, expected: bool) -> None:
