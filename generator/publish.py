@@ -73,7 +73,6 @@ class Publisher(_Writer):
         self.output_dir = output_dir
         self.base = self.staging = output_dir.with_name(f".{output_dir.name}.staging")
         self.retired = output_dir.with_name(f".{output_dir.name}.previous")
-        shutil.rmtree(self.staging, ignore_errors=True)
         try:
             recover(output_dir)
             self.staging.mkdir(parents=True)
@@ -133,7 +132,7 @@ class InPlaceWriter(_Writer):
         super().__init__()
         self.output_dir = output_dir
         self.base = self.incoming = output_dir.with_name(f".{output_dir.name}.incoming")
-        shutil.rmtree(self.incoming, ignore_errors=True)
+        recover(output_dir)
         self._stale: list[str] = []
 
     def write(self, output: Output) -> None:
@@ -224,11 +223,13 @@ def _prune_empty(folder: Path, output_dir: Path) -> None:
 
 
 def recover(output_dir: Path) -> None:
-    """Undo what a build killed between the two renames of `Publisher.commit` left behind."""
+    """Clear what a killed build left beside the output folder, restoring it if a build was
+    killed between the two renames of `Publisher.commit` (where renameat2 is missing)."""
     retired = output_dir.with_name(f".{output_dir.name}.previous")
     if retired.exists() and not output_dir.exists():
         os.rename(retired, output_dir)
-    shutil.rmtree(retired, ignore_errors=True)
+    for leftover in ("previous", "staging", "incoming", "undo"):
+        shutil.rmtree(output_dir.with_name(f".{output_dir.name}.{leftover}"), ignore_errors=True)
 
 
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
