@@ -59,7 +59,7 @@ class BuildOptions:
 
     def key(self) -> str:
         """The options that change the output, for the cache signature."""
-        return f"drafts={self.drafts};future={self.future}"
+        return f"drafts={self.drafts};future={self.future};search={self.search}"
 
 
 @dataclass(slots=True)
@@ -106,6 +106,7 @@ class Builder:
         self.keep_memo = keep_memo
         self.memo: Memo | None = None
         self._dirty = False
+        self.search_stale = False
 
     def build(self, changed: set[Path] | None = None) -> BuildResult:
         """Bring the output up to date. `changed` is a hint only: inputs are always compared."""
@@ -188,6 +189,7 @@ class Builder:
             else:
                 written = self._write_all(config, renderer, jobs, extras, result.diagnostics)
         self._count(result, written, jobs)
+        self.search_stale = False  # the normal build indexes search itself
         stats.assets = len(assets)
         self._save(documents, scan, fingerprints.outputs, extras, site, now, result)
         if self.keep_memo:
@@ -246,8 +248,25 @@ class Builder:
         state.signature, state.scanned_ns = input_signature, scanned_ns
         memo.inputs, memo.scanned_ns, memo.site, memo.renderer = inputs, scanned_ns, site, renderer
         self._dirty = True  # saved by close(): pickling the whole state on every save is slow
+        # Pagefind re-indexes the whole site (seconds at 10,000 articles): the dev server runs
+        # it after the browser has reloaded, through refresh_search().
+        self.search_stale = self.search_stale or (
+            self.options.search and config.search and bool(writer.changed))
         result.fast = True
         return True
+
+    def refresh_search(self) -> int:
+        """Re-index search after fast rebuilds; returns the number of index files written."""
+        if not self.search_stale:
+            return 0
+        config = load_config(self.root)
+        diagnostics: list[Diagnostic] = []
+        with build_lock(self.root):
+            writer = InPlaceWriter(config.output_dir)
+            count = publish_search_index(writer, config.output_dir, diagnostics)
+            writer.commit()
+        self.search_stale = False
+        return count
 
     def close(self) -> None:
         """Save what fast rebuilds kept in memory (the dev server calls this on exit)."""

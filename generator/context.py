@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,20 +68,6 @@ class SectionBlock:
     articles: tuple[ArticleView, ...]
 
 
-SECTION_BLOCK_SIZE = 4
-
-
-def section_block_keys(site: Site, shown: Sequence[str],
-                       size: int = SECTION_BLOCK_SIZE) -> list[tuple[str, int, tuple[str, ...]]]:
-    """(section slug, article count, up to `size` newest keys not in `shown`) per section that
-    has any left; the front page's job depends on these keys too."""
-    seen = set(shown)
-    blocks = []
-    for section in site.sections:
-        keys = tuple(k for k in section.keys[:size + len(seen)] if k not in seen)[:size]
-        if keys:
-            blocks.append((section.slug, len(section.keys), keys))
-    return blocks
 
 
 class ContextBuilder:
@@ -109,7 +95,9 @@ class ContextBuilder:
             "url": urls.rel("/"),
             "publisher": config.publisher or config.title,
             "logo": self._asset_url(config.logo) if config.logo else "",
-            "sections": tuple(Link(s.name, urls.rel(f"/section/{s.slug}/"), len(s.keys))
+            # No counts here: every page shows the navigation, and a count in it would make
+            # each new article re-render the whole site.
+            "sections": tuple(Link(s.name, urls.rel(f"/section/{s.slug}/"))
                               for s in self.site.sections),
             "feeds": {fmt: urls.rel(f"/{name}") for fmt, name in FEED_FILES
                       if getattr(config.feeds, fmt)},
@@ -179,13 +167,17 @@ class ContextBuilder:
         self._add_kind_specific(job, ctx, page)
         if job.kind == "front":
             ctx["section_blocks"] = self._section_blocks(job)
+        if job.param("section_counts") is not None:
+            ctx["section_counts"] = tuple(
+                Link(self.config.section(slug).title, self.urls.rel(f"/section/{slug}/"), count)
+                for slug, count in job.param("section_counts"))
         return ctx
 
     def _section_blocks(self, job: RenderJob) -> tuple[SectionBlock, ...]:
         """Front page 1 only: per section, its newest articles not already shown above."""
         if job.param("page", 1) != 1:
             return ()
-        blocks = section_block_keys(self.site, job.param("keys") or ())
+        blocks = job.param("blocks", ())
         return tuple(SectionBlock(Link(self.config.section(slug).title,
                                        self.urls.rel(f"/section/{slug}/"), count),
                                   tuple(self.view(k) for k in keys))

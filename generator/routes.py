@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from .config import SiteConfig
 from .errors import RouteError
 from .model import RenderJob, Site, Taxonomy
+from .site import section_block_keys
 from .urls import Urls, output_path, paginated
 
 # The news sitemap can only list recent articles; the newest this many are its candidates.
@@ -23,8 +25,17 @@ FEED_FILES = (("rss", "feed.xml"), ("atom", "atom.xml"), ("json", "feed.json"))
 def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
     urls = Urls(config.base_url, config.permalink)
     jobs: list[RenderJob] = []
-    jobs += _listing("/", "front", "index.html", site.articles, config.paginate, urls,
+    front = _listing("/", "front", "index.html", site.articles, config.paginate, urls,
                      source="front page")
+    # Page 1 also shows a block per section: it depends on those articles and counts too.
+    blocks = tuple((slug, count, keys) for slug, count, keys
+                   in section_block_keys(site, front[0].param("keys")))
+    counts = (("section_counts", tuple((s.slug, len(s.keys)) for s in site.sections)),)
+    front = [replace(job, params=(*job.params, *counts)) for job in front]
+    front[0] = replace(front[0], params=(*front[0].params, ("blocks", blocks)),
+                       depends_on=tuple(dict.fromkeys(
+                           (*front[0].depends_on, *(k for _, _, keys in blocks for k in keys)))))
+    jobs += front
     for key in site.articles + site.pages:
         entry = site.entry(key)
         kind = "article" if entry.doc.kind == "article" else "page"
@@ -43,7 +54,7 @@ def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
     jobs.append(_job("/authors/", "authors", "authors.html", urls, depends=_all(site.authors)))
     jobs += _archives(site, urls)
     jobs.append(_job("/404.html", "404", "404.html", urls))
-    jobs.append(_job("/search/", "search", "search.html", urls))
+    jobs.append(_job("/search/", "search", "search.html", urls, params=counts))
     jobs += _feeds(site, config, urls)
     # The sitemap shows only URLs and modification dates, so it depends on a digest of those
     # rather than on every article's content: editing a body must not re-render it.

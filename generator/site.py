@@ -11,7 +11,7 @@ import bisect
 import heapq
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from .config import SiteConfig
@@ -156,3 +156,19 @@ def _nearest(positions: list[int], here: int, window: int) -> list[int]:
     middle = bisect.bisect_left(positions, here)
     start = max(0, min(middle - window // 2, len(positions) - window))
     return positions[start:start + window]
+
+
+SECTION_BLOCK_SIZE = 4
+
+
+def section_block_keys(site: Site, shown: Sequence[str],
+                       size: int = SECTION_BLOCK_SIZE) -> list[tuple[str, int, tuple[str, ...]]]:
+    """(section slug, article count, up to `size` newest keys not in `shown`) per section that
+    has any left; the front page's job depends on these keys too."""
+    seen = set(shown)
+    blocks = []
+    for section in site.sections:
+        keys = tuple(k for k in section.keys[:size + len(seen)] if k not in seen)[:size]
+        if keys:
+            blocks.append((section.slug, len(section.keys), keys))
+    return blocks
