@@ -49,7 +49,8 @@ def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
         for group in groups:
             jobs += _listing(f"{prefix}{group.slug}/", kind, f"{kind}.html", group.keys,
                              config.paginate, urls, source=f"{kind} {group.slug}",
-                             extra=(("slug", group.slug),))
+                             extra=(("slug", group.slug), ("name", group.name),
+                                    ("count", len(group.keys))))
     jobs.append(_job("/tags/", "tags", "tags.html", urls, depends=_all(site.tags)))
     jobs.append(_job("/authors/", "authors", "authors.html", urls, depends=_all(site.authors)))
     jobs += _archives(site, urls)
@@ -93,9 +94,11 @@ def _listing(path: str, kind: str, template: str, keys: Sequence[str], per_page:
 
 def _archives(site: Site, urls: Urls) -> Iterator[RenderJob]:
     yield _job("/archive/", "archive", "archive.html", urls, depends=site.articles)
+    # A year page also lists every year with its count: those are part of its inputs.
+    years = tuple((year.slug, len(year.keys)) for year in site.years)
     for year in site.years:
         yield _job(f"/archive/{year.slug}/", "archive-year", "archive_year.html", urls,
-                   depends=year.keys, params=(("year", year.slug),))
+                   depends=year.keys, params=(("year", year.slug), ("years", years)))
     for month in site.months:
         yield _job(f"/archive/{month.slug}/", "archive-month", "archive_month.html", urls,
                    depends=month.keys, params=(("month", month.slug),))

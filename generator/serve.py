@@ -1,7 +1,7 @@
 """Dev server: build, serve the output folder under base_url's sub-path, rebuild on change, reload.
 
-watch.py reports settled batches of changed sources; one build runs at a time in a worker thread
-and the browser is told through livereload's websocket. The live-reload script is added to HTML
+watch.py turns saves into batches and runs one build at a time; this module serves the files and
+tells the browser through livereload's websocket. The live-reload script is added to HTML
 responses only, never written to the output folder, and no file outside that folder is served.
 """
 
