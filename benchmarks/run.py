@@ -225,6 +225,10 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
                 result.error = str(err)
                 active.remove(tool)
                 print(f"  {tool.name}: {str(err).splitlines()[0]}", file=sys.stderr)
+                continue
+            last = result.runs[scenario][-1]
+            print(f"    {scenario} {index + 1}/{runs} {tool.name}: {last['seconds']:.2f} s, "
+                  f"{last['peak_mb']:.0f} MB (CPUs {busy:.0%} busy before)", flush=True)
     return list(results.values())
 
 

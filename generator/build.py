@@ -309,6 +309,10 @@ class Builder:
         return documents
 
     def _jobs(self) -> int:
+        if self.memo is not None:
+            # The dev server after its first build: forking while its threads run risks
+            # inheriting a held lock; its rebuilds are small anyway.
+            return 1
         return self.options.jobs or cpu_count()
 
     def _write_all(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],

@@ -115,7 +115,9 @@ class CacheStore:
             # A file that is not a database raises sqlite3.DatabaseError: `_meta` discards it.
             with self._failing("open"):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(self.path, timeout=30)
+                # check_same_thread=False: the dev server builds in a worker thread and saves
+                # on exit from the main thread; builds are serialised, never concurrent.
+                self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")

@@ -13,6 +13,9 @@ Runs are counted ignoring case and full stops ("US" = "U.S."); a multi-word run 
 its last word when that word appears on its own at least twice ("General Joseph Dunford" counts
 for "Dunford"). Runs counted at least twice are tags, most frequent first, ties in order of
 first appearance, each shown in its most frequent spelling.
+
+Only the first 200,000 characters (headline, standfirst, then body) are read for tags and section:
+a wire story is a few thousand, and a multi-megabyte scrape must not cost seconds here.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ _STOPWORDS = frozenset(
     )
 )
 _MIN_COUNT = 2
+_MAX_CHARS = 200_000
 
 
 def derive_tags(seed: Seed, max_tags: int = 5) -> tuple[str, ...]:
@@ -89,7 +93,16 @@ def pick_section(seed: Seed, sections: Sequence[tuple[str, Sequence[str]]], defa
 
 
 def _texts(seed: Seed) -> tuple[str, ...]:
-    return tuple(text for text in (seed.headline, seed.standfirst, *seed.paragraphs) if text)
+    texts, left = [], _MAX_CHARS
+    for text in (seed.headline, seed.standfirst, *seed.paragraphs):
+        if left <= 0:
+            break
+        if text:
+            # Cut at a space, so the last word read is never half a word.
+            cut = text if len(text) <= left else text[:left].rpartition(" ")[0]
+            texts.append(cut)
+            left -= len(text)
+    return tuple(texts)
 
 
 def _occurrences(keyword: str, text: str) -> int:

@@ -181,7 +181,8 @@ class DevServer:
         self.root = root.resolve()
         self.options, self.log, self.host = options, log, host
         self.port = port
-        self.builder: SiteBuilder = builder or Builder(self.root, options)
+        # keep_memo: the builder keeps the indexed site in memory for fast rebuilds.
+        self.builder: SiteBuilder = builder or Builder(self.root, options, keep_memo=True)
         config = load_config(self.root)  # a broken site.toml stops here, before binding
         self.base_path = Urls(config.base_url, config.permalink).base_path
         self.output_dir = config.output_dir
@@ -192,7 +193,8 @@ class DevServer:
         self._waiters: set[ReloadSocket] = set()
         self._loop = asyncio.new_event_loop()
         queue = ChangeQueue(self._loop)
-        self.rebuilder = Rebuilder(self._loop, queue, self.builder.build, self._finished)
+        self.rebuilder = Rebuilder(self._loop, queue, self.builder.build, self._finished,
+                                   idle=getattr(self.builder, "refresh_search", None))
         self._stopping = asyncio.Event()
         self._first_build = threading.Event()
         self._done = threading.Event()  # the serving thread has finished
@@ -234,6 +236,9 @@ class DevServer:
             self._done.wait()
             self._thread.join()
         self.rebuilder.shutdown()
+        close = getattr(self.builder, "close", None)
+        if close is not None:
+            close()  # saves the cache state that fast rebuilds kept in memory
         for sock in self._sockets:
             sock.close()
         if not self._loop.is_closed():

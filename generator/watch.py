@@ -190,8 +190,12 @@ class Rebuilder:
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, queue: ChangeQueue,
-                 build: Callable[[set[Path] | None], BuildResult], finished: Finished) -> None:
+                 build: Callable[[set[Path] | None], BuildResult], finished: Finished,
+                 idle: Callable[[], object] | None = None, idle_after: float = 2.0) -> None:
         self._loop, self._queue, self._build, self._finished = loop, queue, build, finished
+        # Slow, non-urgent work (the search index) runs once saves have paused for a while,
+        # so it never delays the reload a writer is waiting for.
+        self._idle, self._idle_after = idle, idle_after
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="newsgen-build")
         self.building = False
         self.builds = 0
@@ -205,7 +209,22 @@ class Rebuilder:
         finally:
             first_done.set()
         while True:
-            await self._once(await self._queue.next_batch())
+            if self._idle is None:
+                await self._once(await self._queue.next_batch())
+                continue
+            try:
+                batch = await asyncio.wait_for(self._queue.next_batch(), self._idle_after)
+            except TimeoutError:
+                await self._run_idle()
+                continue
+            await self._once(batch)
+
+    async def _run_idle(self) -> None:
+        assert self._idle is not None
+        try:
+            await self._loop.run_in_executor(self._executor, self._idle)
+        except Exception:  # the search index is a convenience: never stop the server for it
+            traceback.print_exc()
 
     async def _once(self, batch: Batch) -> None:
         self.building = True

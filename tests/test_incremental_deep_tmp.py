@@ -1,0 +1,225 @@
+"""The build cache and incremental rebuilds give exactly what a clean build gives.
+
+Property-based: after any sequence of edits to content, templates, CSS and site.toml, the
+output of (a) fresh CLI-style builders reading the on-disk cache and (b) one long-lived builder
+taking the dev server's fast path is byte-identical to a clean build of the same sources.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import copy_project
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.build import Builder, BuildOptions
+from generator.cache import RACY_NS
+
+NOW = datetime(2026, 7, 25, tzinfo=UTC)
+OPTIONS = BuildOptions(ingest=False, search=False, now=NOW, jobs=1)
+TAGS = ("Libya", "NATO", "Markets", "Climate")
+SECTIONS = ("world", "politics", "business", "news")
+
+
+def article(slug: str, day: int, *, title: str = "", tags: tuple[str, ...] = (),
+            section: str = "news", body: str = "Body text.", draft: bool = False) -> str:
+    date = (NOW - timedelta(days=day)).isoformat()
+    tag_list = ", ".join(tags)
+    return (f"---\ntitle: \"{title or slug.title()}\"\ndate: '{date}'\nsection: {section}\n"
+            f"tags: [{tag_list}]\nauthors: [Ann Reporter]\nsummary: About {slug}\n"
+            f"draft: {'true' if draft else 'false'}\n---\n\n{body}\n")
+
+
+def make_site(root: Path, count: int = 6) -> Path:
+    copy_project(root, seeds=False)
+    shutil.rmtree(root / "content" / "articles")
+    (root / "content" / "articles").mkdir()
+    for i in range(count):
+        write(root / "content" / "articles" / f"story-{i}.md",
+              article(f"story-{i}", i * 3, tags=TAGS[i % 4: i % 4 + 2], section=SECTIONS[i % 4]))
+    return root
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def snapshot(public: Path) -> dict[str, bytes]:
+    return {p.relative_to(public).as_posix(): p.read_bytes()
+            for p in sorted(public.rglob("*")) if p.is_file()}
+
+
+def clean_build_of(root: Path, scratch: Path) -> dict[str, bytes]:
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(root, scratch, ignore=shutil.ignore_patterns("public", ".cache", ".public*"))
+    Builder(scratch, BuildOptions(**{**_fields(OPTIONS), "cache": False})).build()
+    return snapshot(scratch / "public")
+
+
+def _fields(options: BuildOptions) -> dict[str, object]:
+    return {name: getattr(options, name) for name in options.__dataclass_fields__}
+
+
+# One edit: (operation, which article, a small integer parameter).
+OPERATIONS = ("body", "title", "tags", "date", "section", "add", "delete", "draft",
+              "template", "css", "config", "same-size")
+edits = st.lists(st.tuples(st.sampled_from(OPERATIONS), st.integers(0, 9), st.integers(0, 99)),
+                 min_size=1, max_size=6)
+
+
+def apply(root: Path, operation: str, which: int, value: int) -> Path:
+    """Apply one edit; returns the path it touched."""
+    articles = sorted((root / "content" / "articles").glob("*.md"))
+    target = articles[which % len(articles)] if articles else None
+    if operation == "add" or target is None:
+        path = root / "content" / "articles" / f"new-{which}-{value}.md"
+        write(path, article(path.stem, value % 40, tags=TAGS[value % 4:value % 4 + 1]))
+        return path
+    text = target.read_text(encoding="utf-8")
+    if operation == "body":
+        write(target, text + f"\nAn added paragraph {value}.\n")
+    elif operation == "same-size":  # same length, different bytes, within one mtime tick
+        write(target, text[:-2] + ("X" if text[-2] != "X" else "Y") + "\n")
+    elif operation == "title":
+        write(target, text.replace("title: \"", f"title: \"Edited {value} ", 1))
+    elif operation == "tags":
+        write(target, text.replace("tags: [", f"tags: [{TAGS[value % 4]}, ", 1))
+    elif operation == "date":
+        date = (NOW - timedelta(days=value * 5)).isoformat()
+        write(target, re.sub(r"^date: .*$", f"date: '{date}'", text, count=1, flags=re.M))
+    elif operation == "section":
+        write(target, re.sub(r"^section: .*$", f"section: {SECTIONS[value % 4]}", text,
+                             count=1, flags=re.M))
+    elif operation == "delete":
+        target.unlink()
+    elif operation == "draft":
+        flipped = "draft: false" if "draft: true" in text else "draft: true"
+        write(target, re.sub(r"^draft: .*$", flipped, text, count=1, flags=re.M))
+    elif operation == "template":
+        card = root / "layouts" / "partials" / "card.html"
+        write(card, card.read_text(encoding="utf-8") + f"{{# edit {value} #}}<!-- {value} -->\n")
+        return card
+    elif operation == "css":
+        css = root / "layouts" / "static" / "style.css"
+        write(css, css.read_text(encoding="utf-8") + f"\n.edit-{value} {{ color: red; }}\n")
+        return css
+    elif operation == "config":
+        config = root / "site.toml"
+        write(config, config.read_text(encoding="utf-8").replace("title = \"", f"title = \"{value} ", 1))
+        return config
+    return target
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=edits)
+def test_incremental_output_equals_clean_build(sequence: list[tuple[str, int, int]],
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = tmp_path_factory.mktemp("incremental")
+    root = make_site(base / "site")
+    server = Builder(root, OPTIONS, keep_memo=True)  # the dev server's long-lived builder
+    server.build()
+    for operation, which, value in sequence:
+        touched = apply(root, operation, which, value)
+        server.build({touched})
+    served = snapshot(root / "public")
+    expected = clean_build_of(root, base / "clean")
+    assert served.keys() == expected.keys()
+    assert [k for k in served if served[k] != expected[k]] == []
+    # A fresh builder (the CLI) reading the cache the server left behind agrees too.
+    server.close()
+    cli = Builder(root, OPTIONS)
+    cli.build()
+    assert snapshot(root / "public") == expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=edits)
+def test_cli_rebuilds_after_each_edit_equal_clean_build(
+        sequence: list[tuple[str, int, int]], tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = tmp_path_factory.mktemp("cli")
+    root = make_site(base / "site")
+    Builder(root, OPTIONS).build()
+    for operation, which, value in sequence:
+        apply(root, operation, which, value)
+        Builder(root, OPTIONS).build()  # a new process each time: state comes from .cache/
+    assert snapshot(root / "public") == clean_build_of(root, base / "clean")
+
+
+def test_no_change_rebuild_renders_and_writes_nothing(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site")
+    Builder(root, OPTIONS).build()
+    past = time.time_ns() - 10 * RACY_NS  # make every file old enough to be trusted
+    for path in [*root.rglob("*")]:
+        if path.is_file() and "public" not in path.parts:
+            os.utime(path, ns=(past, past))
+    Builder(root, OPTIONS).build()  # records the old mtimes
+    before = {p: p.stat().st_mtime_ns for p in (root / "public").rglob("*") if p.is_file()}
+    result = Builder(root, OPTIONS).build()
+    assert result.up_to_date
+    assert result.rendered == 0 and result.stats.written == 0
+    assert {p: p.stat().st_mtime_ns for p in (root / "public").rglob("*") if p.is_file()} == before
+
+
+def test_one_article_edit_rerenders_only_pages_showing_it(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=30)
+    Builder(root, OPTIONS).build()
+    target = root / "content" / "articles" / "story-29.md"  # the oldest: on few listings
+    target.write_text(target.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    result = Builder(root, OPTIONS).build()
+    total = result.stats.pages + result.stats.feeds + result.stats.other
+    assert 0 < result.rendered < total / 4
+    assert any(path.startswith("2026/") and "story-29" in path for path in result.stats.changed)
+    assert "index.html" not in result.stats.changed  # the front page shows only the newest 10
+
+
+def test_template_edit_rerenders_pages_that_use_it(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=8)
+    Builder(root, OPTIONS).build()
+    page = root / "layouts" / "page.html"  # used by content/pages/about.md only
+    page.write_text(page.read_text(encoding="utf-8").replace("</article>", "<p>Edited</p></article>"),
+                    encoding="utf-8")
+    result = Builder(root, OPTIONS).build()
+    assert result.rendered == 1
+    assert result.stats.changed == ["about/index.html"]
+
+
+def test_corrupt_cache_is_discarded_with_a_warning(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site")
+    Builder(root, OPTIONS).build()
+    expected = snapshot(root / "public")
+    cache = root / ".cache" / "newsgen.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{cache}{suffix}").unlink(missing_ok=True)
+    cache.write_bytes(b"this is not a database" * 100)
+    (root / "content" / "articles" / "story-1.md").touch()
+    result = Builder(root, OPTIONS).build()
+    assert any("cache" in w.message and "rebuilding" in w.message for w in result.warnings)
+    assert snapshot(root / "public") == expected
+
+
+def test_cache_from_another_version_is_not_trusted(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site")
+    Builder(root, OPTIONS).build()
+    with sqlite3.connect(root / ".cache" / "newsgen.sqlite") as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'version'", (b"newsgen=0.0.0",))
+    result = Builder(root, OPTIONS).build()
+    assert not result.up_to_date
+    assert any("another version" in w.message for w in result.warnings)
+
+
+def test_parallel_build_equals_serial_build(tmp_path: Path) -> None:
+    serial = make_site(tmp_path / "serial", count=260)  # above the parallel thresholds
+    parallel = tmp_path / "parallel"
+    shutil.copytree(serial, parallel)
+    Builder(serial, BuildOptions(**{**_fields(OPTIONS), "jobs": 1})).build()
+    Builder(parallel, BuildOptions(**{**_fields(OPTIONS), "jobs": 2})).build()
+    assert snapshot(serial / "public") == snapshot(parallel / "public")
