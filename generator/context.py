@@ -70,6 +70,29 @@ class SectionBlock:
 
 
 
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    """One item of a pagination bar; `number` 0 is a gap (an ellipsis)."""
+
+    number: int
+    url: str
+    current: bool
+
+
+def page_window(page: int, pages: int, around: int = 2) -> list[int]:
+    """Page numbers to link: the first two, the last two and `around` either side of `page`,
+    with 0 where numbers are skipped. A bounded list, so a 1,000-page listing does not make
+    every one of its pages list all 1,000 (quadratic work)."""
+    shown = sorted({n for n in (1, 2, pages - 1, pages, *range(page - around, page + around + 1))
+                    if 1 <= n <= pages})
+    window: list[int] = []
+    for n in shown:
+        if window and n - window[-1] > 1:
+            window.append(0)
+        window.append(n)
+    return window
+
+
 class ContextBuilder:
     """Makes template contexts for jobs; caches article views (they are immutable)."""
 
@@ -198,7 +221,8 @@ class ContextBuilder:
             "page": number, "pages": total,
             "prev_url": url(number - 1) if number > 1 else "",
             "next_url": url(number + 1) if number < total else "",
-            "urls": tuple(url(n) for n in range(1, total + 1)),
+            "links": tuple(PageLink(n, url(n) if n else "", n == number)
+                           for n in page_window(number, total)),
         }
 
     def _add_kind_specific(self, job: RenderJob, ctx: dict[str, Any], page: dict[str, Any]) -> None:
