@@ -76,7 +76,8 @@ class Renderer:
         if job.kind.startswith("feed-"):
             return self._feed(job)
         if job.kind == "sitemap":
-            return sitemap(self._sitemap_urls())
+            origin = self.urls.origin
+            return sitemap([(origin + url, lastmod) for url, lastmod in job.param("urls")])
         if job.kind == "news-sitemap":
             views = [self.contexts.view(k) for k in job.depends_on]
             return news_sitemap(views, self.now, config.publisher or config.title,
@@ -101,15 +102,3 @@ class Renderer:
         args = (title, config.description, home, self_url, config.language, items, full)
         return rss(*args) if fmt == "rss" else json_feed(*args)
 
-    def _sitemap_urls(self) -> list[tuple[str, datetime | None]]:
-        site, origin = self.site, self.urls.origin
-        newest = site.entry(site.articles[0]).updated if site.articles else None
-        urls: list[tuple[str, datetime | None]] = [(self.urls.absolute("/"), newest)]
-        for section in site.sections:
-            urls.append((self.urls.absolute(f"/section/{section.slug}/"),
-                         site.entry(section.keys[0]).updated))
-        for key in site.articles + site.pages:
-            entry = site.entry(key)
-            urls.append((origin + entry.url, entry.updated if entry.doc.kind == "article"
-                         else entry.doc.meta.updated or entry.doc.meta.date))
-        return urls

@@ -6,10 +6,10 @@ are a `RouteError` naming both sources (never a silent overwrite). Pure: no I/O.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from .config import SiteConfig
 from .errors import RouteError
@@ -57,10 +57,10 @@ def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
     jobs.append(_job("/404.html", "404", "404.html", urls))
     jobs.append(_job("/search/", "search", "search.html", urls, params=counts))
     jobs += _feeds(site, config, urls)
-    # The sitemap shows only URLs and modification dates, so it depends on a digest of those
-    # rather than on every article's content: editing a body must not re-render it.
+    # The sitemap shows only URLs and modification dates: those are its inputs (not every
+    # article's content), so editing a body does not re-render it.
     jobs.append(_job("/sitemap.xml", "sitemap", "", urls,
-                     params=(("entries", _url_digest(site)),)))
+                     params=(("urls", sitemap_entries(site, urls)),)))
     jobs.append(_job("/news-sitemap.xml", "news-sitemap", "", urls,
                      depends=site.articles[:NEWS_CANDIDATES]))
     jobs.append(_job("/robots.txt", "robots", "", urls))
@@ -115,12 +115,17 @@ def _feeds(site: Site, config: SiteConfig, urls: Urls) -> Iterator[RenderJob]:
                        params=(("section", section), ("keys", tuple(keys[:limit]))))
 
 
-def _url_digest(site: Site) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+def sitemap_entries(site: Site, urls: Urls) -> tuple[tuple[str, datetime | None], ...]:
+    """(URL, last modified) for the sitemap: the front page, sections, articles and pages."""
+    newest = site.entry(site.articles[0]).updated if site.articles else None
+    entries: list[tuple[str, datetime | None]] = [(urls.rel("/"), newest)]
+    for section in site.sections:
+        entries.append((urls.rel(f"/section/{section.slug}/"), site.entry(section.keys[0]).updated))
     for key in site.articles + site.pages:
         entry = site.entry(key)
-        digest.update(f"{entry.url}\0{entry.updated.isoformat()}\0{entry.doc.meta.date}\n".encode())
-    return digest.hexdigest()
+        entries.append((entry.url, entry.updated if entry.doc.kind == "article"
+                        else entry.doc.meta.updated or entry.doc.meta.date))
+    return tuple(entries)
 
 
 def check_unique(jobs: Sequence[RenderJob]) -> None:
