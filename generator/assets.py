@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path, PurePosixPath
 
+from .errors import SourceLocation, TemplateError
 from .model import Output
 
 # Files whose name must stay fixed because something outside our templates asks for them by name.
@@ -37,7 +38,12 @@ def collect_assets(layouts: Path) -> tuple[dict[str, str], list[Output]]:
     static = layouts / "static"
     for path in static_files(layouts):
         relative = path.relative_to(static).as_posix()
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise TemplateError(f"cannot read static file: {err.strerror}",
+                                SourceLocation(path.relative_to(layouts.parent)),
+                                hint="check the file's permissions") from None
         target = f"static/{fingerprinted_name(relative, data)}"
         manifest[relative] = target
         outputs.append(Output(target, data))

@@ -326,6 +326,9 @@ class Builder:
                 publish_search_index(publisher, publisher.staging, diagnostics,
                                      previous_dir=config.output_dir)
             removed = publisher.removed_count()
+            # The swap replaces what the cache's output fingerprints describe: if this build is
+            # killed after it, the next one must not trust them (as in _write_changed).
+            self.store.invalidate_outputs()
             publisher.commit()
         except BaseException:
             publisher.abort()

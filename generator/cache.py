@@ -131,9 +131,8 @@ class CacheStore:
         try:
             yield
         except caught as err:
-            full = ("full" in str(err)
-                    or (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT))
-                    or getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+            full = ("full" in str(err) or _no_space(self.path.parent)
+                    or (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)))
             hint = ("the disk is full: free some space and build again" if full else
                     f"check the free space and permissions of {CACHE_DIR}/")
             raise CacheError(f"cannot {action} the build cache: {err}", SourceLocation(self.path),
@@ -266,6 +265,17 @@ class CacheStore:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _no_space(folder: Path) -> bool:
+    """SQLite reports a full disk as a mere "disk I/O error" when it cannot grow its files."""
+    for path in (folder, folder.parent):
+        try:
+            stats = os.statvfs(path)
+        except OSError:
+            continue
+        return stats.f_bavail * stats.f_frsize < 1 << 20
+    return False
 
 
 def fingerprint(*parts: str) -> str:

@@ -128,6 +128,9 @@ def load_config(root: Path) -> SiteConfig:
     except UnicodeDecodeError as err:
         raise ConfigError("site.toml is not valid UTF-8", SourceLocation(path),
                           hint="save the file as UTF-8") from err
+    except OSError as err:
+        raise ConfigError(f"cannot read site.toml: {err.strerror}", SourceLocation(path),
+                          hint="check the file's permissions") from None
     return parse_config(text, root)
 
 

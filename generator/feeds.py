@@ -6,6 +6,7 @@ contains. Dates come from the articles (never the clock) so rebuilds are byte-id
 
 from __future__ import annotations
 
+import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -45,7 +46,7 @@ def rss(title: str, description: str, home: str, self_url: str, language: str,
     channel = _sub(root, "channel")
     _sub(channel, "title", title)
     _sub(channel, "link", home)
-    _sub(channel, "description", description or title)
+    _sub(channel, "description", html.escape(description or title, quote=False))
     _sub(channel, "language", language)
     _sub(channel, "lastBuildDate", format_datetime(_newest(items)))
     _sub(channel, f"{{{ATOM}}}link", href=self_url, rel="self", type="application/rss+xml")
@@ -55,7 +56,8 @@ def rss(title: str, description: str, home: str, self_url: str, language: str,
         _sub(item, "link", article.abs_url)
         _sub(item, "guid", article.abs_url, isPermaLink="true")
         _sub(item, "pubDate", format_datetime(article.date))
-        _sub(item, "description", article.summary or article.title)
+        # RSS readers read <description> as HTML: escape the plain text once more.
+        _sub(item, "description", html.escape(article.summary or article.title, quote=False))
         if full_content:
             _sub(item, f"{{{CONTENT}}}encoded", str(article.html))
         for author in article.authors:

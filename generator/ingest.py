@@ -162,7 +162,7 @@ def is_hand_edited(text: str) -> bool:
 
 def _existing_articles(articles: Path, root: Path) -> dict[str, _Existing]:
     found: dict[str, _Existing] = {}
-    for path in sorted(articles.glob("*.md")):
+    for path in sorted(p for p in articles.glob("*.md") if p.is_file()):  # never a FIFO
         try:
             text = path.read_text(encoding="utf-8")
             metadata = frontmatter.loads(text).metadata

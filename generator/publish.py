@@ -123,9 +123,10 @@ class InPlaceWriter(_Writer):
     """Incremental build: only changed files are replaced, and only once everything rendered.
 
     Changed pages are staged in a sibling folder; `commit` moves each into place with a rename
-    (each file is replaced atomically), so a template error half-way leaves public/ untouched.
-    A build killed during `commit` leaves every file complete (old or new); the cache marks its
-    fingerprints untrusted first, so the next build redoes whatever this one did not finish.
+    (each file is replaced atomically), so a template error half-way leaves public/ untouched,
+    and an error during `commit` puts back the files already moved. A build killed during
+    `commit` leaves every file complete (old or new); the cache marks its fingerprints untrusted
+    first, so the next build redoes whatever this one did not finish.
     """
 
     def __init__(self, output_dir: Path) -> None:
@@ -274,5 +275,4 @@ _HINTS = {
 
 def _os_error(err: OSError, path: Path, action: str = "cannot write output") -> PublishError:
     hint = _HINTS.get(err.errno or 0, "check the folder's free space and permissions")
-    return PublishError(f"{action}: {err.strerror}", SourceLocation(path),
-                        hint=f"{hint}; the previous site was left in place")
+    return PublishError(f"{action}: {err.strerror}", SourceLocation(path), hint=hint)

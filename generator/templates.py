@@ -7,6 +7,7 @@ and its line. `TemplateGraph` follows extends/include/import to know which layou
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ def make_environment(layouts: Path, globals_: dict[str, Any],
     bytecode_cache = None
     if bytecode_dir is not None:
         bytecode_dir.mkdir(parents=True, exist_ok=True)
-        bytecode_cache = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
+        bytecode_cache = _BestEffortBytecodeCache(str(bytecode_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(layouts)),
         autoescape=True,
@@ -42,6 +43,14 @@ def make_environment(layouts: Path, globals_: dict[str, Any],
     env.filters["iso"] = lambda value: value.isoformat()
     env.globals.update(globals_)
     return env
+
+
+class _BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """A speed-up only: a full disk or a read-only .cache/ must not fail the render."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
 
 
 def _datefmt(value: datetime, fmt: str = "%-d %B %Y") -> str:
@@ -153,6 +162,10 @@ class TemplateGraph:
                 self._references[name] = tuple(ref for ref in found if ref is not None)
             except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
                 self._references[name] = ()  # rendering reports these, with their line
+            except OSError as err:  # unreadable, or a FIFO
+                raise TemplateError(f"cannot read template: {err.strerror}",
+                                    SourceLocation(Path("layouts") / name),
+                                    hint="check the file's permissions") from None
         return self._references[name]
 
     def closure(self, name: str) -> set[str]:

@@ -129,10 +129,13 @@ def test_bad_config_value(site: Path, case: str) -> None:
 
 
 @pytest.mark.parametrize("output", [".", "..", "/", "content", "layouts/static", "public/../..",
-                                    "ROOT", "../neighbour"])
+                                    "ROOT", "../neighbour", "archive"])
 def test_dangerous_output_is_refused_before_anything_is_deleted(
         site: Path, tmp_path: Path, output: str) -> None:
     neighbour = copy_project(tmp_path / "neighbour", seeds=False)  # another project beside it
+    # A folder inside the project holding someone's content/ (an old copy of the site).
+    (site / "archive" / "content").mkdir(parents=True)
+    (site / "archive" / "content" / "keep.md").write_text("---\ntitle: Keep\n---\n")
     value = str(site.resolve()) if output == "ROOT" else output
     set_key(site, "output", f'"{value}"')
     everything = snapshot(site, tuple(p.name for p in site.iterdir()))
@@ -143,6 +146,7 @@ def test_dangerous_output_is_refused_before_anything_is_deleted(
     assert snapshot(site, tuple(p.name for p in site.iterdir())) == everything
     assert sorted(p.name for p in tmp_path.iterdir()) == listing
     assert (neighbour / "content" / "pages" / "about.md").is_file()
+    assert (site / "archive" / "content" / "keep.md").is_file()
 
 
 # --- content/ (malformed YAML, missing title, bad dates, tags: 5, unknown section, bad UTF-8:
