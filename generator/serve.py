@@ -366,7 +366,9 @@ class StatusHandler(web.RequestHandler):
         server = self.server
         self.set_header("Cache-Control", "no-store")
         self.write({"generation": server.generation, "builds": server.rebuilder.builds,
-                    "pending": server.rebuilder.pending(), "failed": bool(server.problems)})
+                    "pending": server.rebuilder.pending(), "failed": bool(server.problems),
+                    # The search index lags fast rebuilds until saves pause (Rebuilder idle).
+                    "search_pending": bool(getattr(server.builder, "search_stale", False))})
 
 
 class SiteHandler(web.RequestHandler):

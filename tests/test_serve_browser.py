@@ -183,6 +183,11 @@ def test_fifty_quick_saves_end_on_the_last_one(server: ServeProcess, page: Any) 
 def test_after_the_edits_the_output_equals_a_clean_build(server: ServeProcess,
                                                          tmp_path: Path) -> None:
     server.wait_idle()
+    deadline = time.monotonic() + 60  # the search index is refreshed once saves pause
+    while server.status()["search_pending"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.status()["search_pending"] is False
+    server.wait_idle()
     clean = tmp_path / "clean"
     clean.mkdir()
     shutil.copy(server.root / "site.toml", clean / "site.toml")
