@@ -42,11 +42,6 @@ class Tool:
     output: str  # output folder, relative to the project
     cold_clean: tuple[str, ...]  # deleted before a cold build: caches and output
 
-    @property
-    def project(self) -> str:
-        """Its corpus folder: one per tool, so interleaved runs never share state."""
-        return self.name
-
 
 @dataclass(slots=True)
 class ToolResult:
@@ -212,7 +207,7 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
     steps += [("edit", i) for i in range(runs)]
     for scenario, index in steps:
         for tool in list(active):
-            root, result = roots[tool.project], results[tool.name]
+            root, result = roots[tool.name], results[tool.name]
             busy = wait_for_idle(idle_wait)
             try:
                 if scenario == "cold":
@@ -267,7 +262,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.nice:
-        os.nice(args.nice)  # inherited by every build this runner starts
+        try:
+            os.nice(args.nice)  # inherited by every build this runner starts
+        except PermissionError:
+            print("warning: --nice below 0 needs root; running at normal priority",
+                  file=sys.stderr)
     wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
     if {"pelican", "hugo"} & set(wanted):
         ensure_peers_venv()
@@ -284,16 +283,15 @@ def main(argv: list[str] | None = None) -> int:
         "commands": {t: list(specs[t].command) for t in wanted if t in specs}, "results": []}
     for n, names in plan:
         started = time.perf_counter()
-        projects = list(dict.fromkeys(specs[name].project for name in names))
-        roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, projects)
+        # One corpus folder per tool (variants too), so interleaved runs never share state.
+        roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, names)
         print(f"N={n}: corpus ready in {time.perf_counter() - started:.1f} s", flush=True)
         for raw in bench_size([specs[name] for name in names], roots, n, args.runs,
                               args.idle_wait):
             result = summarize(raw)
             data["results"].append(result)
-            name = result["tool"]
-            print(f"  {name:8} cold {result['cold_s']} s, no-change {result['nochange_s']} s, "
-                  f"edit {result['edit_s']} s, peak {result['peak_mb']} MB, "
+            medians = ", ".join(f"{s} {result[f'{s}_s'] or 0:.2f} s" for s in SCENARIOS)
+            print(f"  {result['tool']}: median {medians}; peak {result['peak_mb'] or 0:.0f} MB; "
                   f"{result['html_files']} HTML files", flush=True)
     report.write(data, args.out)
     if not args.no_chart:

@@ -211,7 +211,8 @@ class Builder:
             return False
         keys = sorted(set(keys) | hinted)
         with _timed(result.stats, "load"):
-            loaded = load_documents([self.root / key for key in keys], config, 1)
+            loaded = [item for chunk in load_documents([self.root / key for key in keys], config, 1)
+                      for item in chunk]
         documents = [doc for doc in loaded if isinstance(doc, Document)]
         if len(documents) != len(loaded):
             return False  # the normal build reports the error with every other one
@@ -298,13 +299,14 @@ class Builder:
                 documents.append(entry[2])
             else:
                 to_load.append(path)
-        loaded = load_documents(to_load, config, self._jobs(), self.progress)
-        for item in loaded:
-            if isinstance(item, GeneratorError):
-                result.diagnostics.append(item.diagnostic())
-            else:
-                documents.append(item)
-        self.store.put_html((doc.sha256, doc.html) for doc in loaded if isinstance(doc, Document))
+        for chunk in load_documents(to_load, config, self._jobs(), self.progress):
+            fresh = [item for item in chunk if isinstance(item, Document)]
+            result.diagnostics += [item.diagnostic() for item in chunk
+                                   if isinstance(item, GeneratorError)]
+            # Bodies go to the cache at once; the build keeps only metadata in memory and
+            # renderers fetch a body when a page shows it.
+            self.store.put_html((doc.sha256, doc.html) for doc in fresh)
+            documents += [replace(doc, html="") for doc in fresh]
         documents.sort(key=lambda doc: doc.key)
         return documents
 

@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -75,17 +75,24 @@ def _watch_parent(parent: int) -> None:
 
 
 def load_documents(paths: Sequence[Path], config: SiteConfig, jobs: int,
-                   progress: Progress | None = None) -> list[Document | GeneratorError]:
-    """Documents (or the error each bad file raised), in the order of `paths`."""
+                   progress: Progress | None = None
+                   ) -> Iterator[list[Document | GeneratorError]]:
+    """Chunks of documents (or the error each bad file raised), in the order of `paths`.
+
+    Chunks, so the caller can file each chunk's bodies away before the next arrives and never
+    holds every rendered body at once.
+    """
     if jobs <= 1 or len(paths) < PARALLEL_MIN_DOCUMENTS:
-        return [_load_one(path, config) for path in paths]
-    results: list[Document | GeneratorError] = []
+        for chunk in _chunks(paths, 1, 200):
+            yield _load_chunk(chunk, config)
+        return
+    done = 0
     with _pool(jobs) as pool:
         for chunk in pool.map(_load_chunk, _chunks(paths, jobs, 100), [config] * len(paths)):
-            results += chunk
+            done += len(chunk)
             if progress:
-                progress("load", len(results), len(paths))
-    return results
+                progress("load", done, len(paths))
+            yield chunk
 
 
 def _load_one(path: Path, config: SiteConfig) -> Document | GeneratorError:
