@@ -291,7 +291,7 @@ class Builder:
         scanned_ns = state.scanned_ns if state else 0
         documents: list[Document] = []
         to_load: list[Path] = []
-        for path in content_files(self.root):
+        for path in content_files(self.root, inputs):
             key = path.relative_to(self.root).as_posix()
             entry = cached.get(key)
             stat = inputs.get(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,21 @@ def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
 _FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def content_files(root: Path) -> list[Path]:
-    """Every Markdown source under content/, sorted so the build order is stable."""
+def content_files(root: Path, listing: Iterable[str] | None = None) -> list[Path]:
+    """Every Markdown source under content/, sorted so the build order is stable.
+
+    `listing` (project-relative paths of regular files, from the build's input scan) saves
+    walking the folder a second time.
+    """
+    if listing is not None:
+        return [root / key for key in sorted(listing) if is_content_file(key)]
     content = root / "content"
     return sorted(p for p in content.rglob("*.md") if p.is_file() and not p.name.startswith("."))
+
+
+def is_content_file(key: str) -> bool:
+    name = key.rsplit("/", 1)[-1]
+    return key.startswith("content/") and key.endswith(".md") and not name.startswith(".")
 
 
 def document_kind(relative: Path) -> DocumentKind:
