@@ -40,7 +40,8 @@ def main(source: Path, target: Path) -> None:
                     ys.append(match[0])
             bars = axis.bar(xs, [y - floor for y in ys], width, bottom=floor, label=tool,
                             color=COLOURS[tool])
-            axis.bar_label(bars, labels=[f"{y:.3g}" for y in ys], fontsize=7, padding=1)
+            axis.bar_label(bars, labels=[f"{y:.0f}" if y >= 100 else f"{y:.3g}" for y in ys],
+                           fontsize=7, padding=1)
         axis.set_title(title)
         axis.set_yscale("log")
         axis.set_ylim(bottom=floor)

@@ -32,6 +32,20 @@ def _by(results: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
     return {(r["tool"], r["n"]): r for r in results if not r["error"]}
 
 
+def _source(data: dict[str, Any]) -> list[str]:
+    before, after = data.get("source_before"), data.get("source_after")
+    if not before or not after:
+        return []
+    lines = [f"- newsgen source: commit `{before['commit']}`, {before['uncommitted_files']} "
+             f"uncommitted file(s) in generator/, layouts/, site.toml, pyproject.toml; "
+             f"digest `{before['digest']}`"]
+    if after["digest"] != before["digest"]:
+        lines.append(f"- **WARNING: newsgen's code or layouts changed during the run** (digest "
+                     f"`{after['digest']}` at the end, commit `{after['commit']}`): its figures "
+                     "may mix versions; run again on a quiet tree.")
+    return lines
+
+
 def _load(result: dict[str, Any]) -> str:
     busy = sorted(run["busy_before"] for runs in result["runs"].values() for run in runs)
     if not busy:
@@ -113,7 +127,8 @@ def write(data: dict[str, Any], out: Path) -> None:
         f"(corpus seed {data['seed']}); peak memory is the maximum over all runs of that tool "
         "and size, summed over its process tree (see benchmarks/README.md)."
         + (f" Runner and builds ran at nice {data['nice']}." if data.get("nice") else ""), "",
-        "## Versions", "", *[f"- {k}: `{v}`" for k, v in data["versions"].items()], "",
+        "## Versions", "", *[f"- {k}: `{v}`" for k, v in data["versions"].items()],
+        *_source(data), "",
         "## Times and memory", "", *times_table(results), "",
         "## Ratios, newsgen vs each peer (same run)", "",
         "Times: the peer's median divided by newsgen's (above 1× newsgen is faster). "

@@ -10,6 +10,7 @@ Usage: .venv/bin/python benchmarks/run.py [--sizes 1000,10000] [--with-100k] [--
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import shutil
@@ -128,6 +129,25 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 ** 2, 1),
             "python": python, "platform": platform.platform(),
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def source_state() -> dict[str, Any]:
+    """Which newsgen was measured: HEAD, uncommitted changes, and a digest of the code and
+    layouts, taken before and after the run (the report flags a change in between)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                              check=False)
+        return done.stdout.strip()
+
+    digest = hashlib.sha256()
+    for path in sorted([*(REPO / "generator").rglob("*.py"), *(REPO / "layouts").rglob("*"),
+                        REPO / "site.toml", REPO / "pyproject.toml"]):
+        if path.is_file():
+            digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    dirty = git("status", "--porcelain", "--", "generator", "layouts", "site.toml",
+                "pyproject.toml")
+    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown",
+            "uncommitted_files": len(dirty.splitlines()), "digest": digest.hexdigest()[:12]}
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -279,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         plan.append((100_000, [t for t in wanted if t.startswith("newsgen")]))
     data: dict[str, Any] = {
         "machine": machine(), "versions": versions(), "runs": args.runs, "seed": args.seed,
-        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "nice": os.getpriority(os.PRIO_PROCESS, 0), "source_before": source_state(),
         "commands": {t: list(specs[t].command) for t in wanted if t in specs}, "results": []}
     for n, names in plan:
         started = time.perf_counter()
@@ -293,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             medians = ", ".join(f"{s} {result[f'{s}_s'] or 0:.2f} s" for s in SCENARIOS)
             print(f"  {result['tool']}: median {medians}; peak {result['peak_mb'] or 0:.0f} MB; "
                   f"{result['html_files']} HTML files", flush=True)
+    data["source_after"] = source_state()
     report.write(data, args.out)
     if not args.no_chart:
         report.chart(args.out, PEERS_VENV / "bin" / "python")
