@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -216,8 +216,8 @@ class Builder:
         documents = [doc for doc in loaded if isinstance(doc, Document)]
         if len(documents) != len(loaded):
             return False  # the normal build reports the error with every other one
-        site = patch_site(memo.site, documents,
-                          lambda doc: make_entry(doc, config, Urls(config.base_url, config.permalink)))
+        urls = Urls(config.base_url, config.permalink)
+        site = patch_site(memo.site, documents, lambda doc: make_entry(doc, config, urls))
         if site is None:
             return False
         with _timed(result.stats, "render+write"):
@@ -232,14 +232,7 @@ class Builder:
                 if memo.fingerprints.outputs.get(job.output) != new:
                     fresh[job.output] = new
                     todo.append(job)
-            writer = InPlaceWriter(config.output_dir)
-            try:
-                render_pages(renderer, writer, todo, 1)
-            except BaseException:
-                writer.abort()
-                raise
-            self.store.invalidate_outputs()
-            writer.commit()
+            writer, _ = self._commit_in_place(config, renderer, todo)
             memo.fingerprints.outputs.update(fresh)
         self._count(result, (len(todo), writer.counts(), 0), memo.jobs)
         self.store.put_html((doc.sha256, doc.html) for doc in documents)
@@ -344,19 +337,7 @@ class Builder:
         todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
         produced = set(fingerprints) | {output.path for output in extras}
         stale = [path for path in previous if path not in produced]
-        writer = InPlaceWriter(config.output_dir)
-        try:
-            for output in extras:
-                writer.write(output)
-            render_pages(renderer, writer, todo, self._jobs(), self.progress)
-            writer.remove_later(stale)
-        except BaseException:
-            writer.abort()  # nothing reached public/
-            raise
-        # From here public/ changes: if this build is killed, the next one must not trust the
-        # old fingerprints of files this one may already have replaced.
-        self.store.invalidate_outputs()
-        removed = writer.commit()
+        writer, removed = self._commit_in_place(config, renderer, todo, extras, stale)
         if self.options.search and config.search:  # issue 6 hook: re-index what is now live
             index_writer = InPlaceWriter(config.output_dir)
             publish_search_index(index_writer, config.output_dir, diagnostics,
@@ -364,6 +345,25 @@ class Builder:
             index_writer.commit()
             writer.add_counts(index_writer.counts())
         return len(todo), writer.counts(), removed
+
+    def _commit_in_place(self, config: SiteConfig, renderer: Renderer, todo: list[RenderJob],
+                         extras: Sequence[Output] = (), stale: Sequence[str] = ()
+                         ) -> tuple[InPlaceWriter, int]:
+        """Render `todo` into the staging folder, then move it into public/; returns the writer
+        and how many stale outputs were removed."""
+        writer = InPlaceWriter(config.output_dir)
+        try:
+            for output in extras:
+                writer.write(output)
+            render_pages(renderer, writer, todo, self._jobs(), self.progress)
+            writer.remove_later(list(stale))
+        except BaseException:
+            writer.abort()  # nothing reached public/
+            raise
+        # From here public/ changes: if this build is killed, the next one must not trust the
+        # old fingerprints of files this one may already have replaced.
+        self.store.invalidate_outputs()
+        return writer, writer.commit()
 
     def _save(self, documents: list[Document],
               scan: tuple[dict[str, tuple[int, int]], str, int], fingerprints: dict[str, str],

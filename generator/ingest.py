@@ -21,7 +21,7 @@ import yaml
 
 from .config import SiteConfig
 from .enrich import derive_tags, pick_section
-from .errors import Diagnostic, GeneratorError, IngestError, SourceLocation
+from .errors import Diagnostic, GeneratorError, SourceLocation
 from .markup import escape_paragraph
 from .seed import Seed, parse_seed
 from .urls import slugify
@@ -237,8 +237,3 @@ def _write_atomic(target: Path, text: str) -> None:
     temporary = target.with_name(f".{target.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, target)
-
-
-def raise_if_failed(report: IngestReport) -> None:
-    if report.failed:
-        raise IngestError(f"{report.failed} seed(s) could not be ingested")
