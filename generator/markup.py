@@ -11,8 +11,13 @@ import math
 import re
 from html import unescape
 from html.parser import HTMLParser
+from typing import Any
 
 import markdown
+from markdown import inlinepatterns
+from markdown.extensions import Extension
+from markdown.extensions.footnotes import FootnoteInlineProcessor
+from markdown.treeprocessors import InlineProcessor
 
 EXTENSIONS = ("extra", "sane_lists")
 MARKDOWN_SETTINGS = f"markdown={markdown.__version__};extensions={','.join(EXTENSIONS)}"
@@ -38,9 +43,86 @@ REPLACEMENT = "\ufffd"
 def render_markdown(text: str) -> str:
     global _md  # one parser per process: building it costs more than rendering a short body
     if _md is None:
-        _md = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
+        _md = new_markdown()
     _md.reset()
     return _md.convert(text)
+
+
+def new_markdown(*, skip_idle_patterns: bool = True) -> markdown.Markdown:
+    """The Markdown converter; `skip_idle_patterns=False` gives stock Python-Markdown (tests
+    compare the two)."""
+    extensions: list[str | Extension] = list(EXTENSIONS)
+    if skip_idle_patterns:
+        extensions.append(_SkipIdlePatterns())
+    return markdown.Markdown(extensions=extensions, output_format="html")
+
+
+# Python-Markdown tries each of its ~15 inline patterns on every run of text, a regex search
+# each: over half of a news article's conversion time, although most sentences hold no markup
+# at all. Each pattern below cannot match unless its text holds one of these strings, so it is
+# skipped where none occurs. Patterns not listed (from other extensions) always run. The
+# output is unchanged: tests/test_markup.py compares it with stock Python-Markdown.
+_TRIGGERS: dict[str, tuple[str, ...]] = {
+    inlinepatterns.BACKTICK_RE: ("`",),
+    inlinepatterns.ESCAPE_RE: ("\\",),
+    inlinepatterns.LINK_RE: ("[",),  # also REFERENCE_RE, the same expression
+    inlinepatterns.IMAGE_LINK_RE: ("![",),  # also IMAGE_REFERENCE_RE
+    inlinepatterns.AUTOLINK_RE: ("<",),
+    inlinepatterns.AUTOMAIL_RE: ("<",),
+    inlinepatterns.HTML_RE: ("<",),
+    inlinepatterns.ENTITY_RE: ("&",),
+    inlinepatterns.LINE_BREAK_RE: ("  \n",),
+}
+
+
+def _triggers(pattern: inlinepatterns.Pattern) -> tuple[str, ...] | None:
+    if isinstance(pattern, inlinepatterns.DelimiterProcessor):  # emphasis: *, _ ...
+        return tuple(pattern.tokens)
+    if isinstance(pattern, FootnoteInlineProcessor):
+        return ("[^",)
+    if type(pattern).__module__ != inlinepatterns.__name__:
+        return None
+    return _TRIGGERS.get(pattern.pattern)
+
+
+class _TriggeredInlineProcessor(InlineProcessor):
+    """Python-Markdown's inline processor, skipping patterns whose trigger is absent."""
+
+    def run(self, tree: Any, ancestors: list[str] | None = None) -> Any:
+        # One trigger (the usual case) is kept as a string: `in` is cheaper than any().
+        self._patterns = [(pattern, triggers[0] if triggers and len(triggers) == 1 else triggers)
+                          for pattern in self.inlinePatterns
+                          for triggers in [_triggers(pattern)]]
+        return super().run(tree, ancestors)
+
+    # Replaces the base class's private loop (name-mangled); the same loop, plus the skip.
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
+        if isinstance(data, markdown.util.AtomicString):
+            return data
+        start = 0
+        patterns = self._patterns
+        while patternIndex < len(patterns):
+            pattern, triggers = patterns[patternIndex]
+            if triggers is not None and (
+                    triggers not in data if isinstance(triggers, str)
+                    else not any(trigger in data for trigger in triggers)):
+                patternIndex, start = patternIndex + 1, 0
+                continue
+            data, matched, start = self._InlineProcessor__applyPattern(  # type: ignore[attr-defined]
+                pattern, data, patternIndex, start)
+            if not matched:
+                patternIndex += 1
+        return data
+
+
+class _SkipIdlePatterns(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        inline = md.treeprocessors["inline"]
+        priority = next(item.priority for item in md.treeprocessors._priority
+                        if item.name == "inline")
+        replacement = _TriggeredInlineProcessor(md)
+        replacement.__dict__.update(inline.__dict__)
+        md.treeprocessors.register(replacement, "inline", priority)
 
 
 def escape_paragraph(text: str) -> str:

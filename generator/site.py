@@ -8,7 +8,6 @@ so the work stays linear in the number of articles. Pure: no I/O.
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -131,17 +130,28 @@ def _related(articles: list[Entry], limit: int) -> dict[str, tuple[str, ...]]:
         # dict.fromkeys: "NATO" and "Nato" on one article are one tag, counted once.
         for tag in dict.fromkeys(entry.tag_slugs):
             by_tag[tag].append(index)
-    tag_sets = [frozenset(entry.tag_slugs) for entry in articles]
+    members = {tag: frozenset(positions) for tag, positions in by_tag.items()}
     related: dict[str, tuple[str, ...]] = {}
-    for index, mine in enumerate(tag_sets):
+    for index, mine in enumerate(frozenset(entry.tag_slugs) for entry in articles):
         candidates: set[int] = set()
         for tag in mine:
             candidates.update(_nearest(by_tag[tag], index, RELATED_WINDOW))
         candidates.discard(index)
-        # Count every shared tag of a candidate, also those whose list the window cut short:
-        # an old article sharing a rare tag and a common one still shares two.
-        scores = {other: len(mine & tag_sets[other]) for other in candidates}
-        best = heapq.nsmallest(limit, scores, key=lambda other: (-scores[other], other))
+        # Each candidate's score is the number of tags it shares with this article, counting
+        # also tags whose list the window cut short (an old article sharing a rare tag and a
+        # common one still shares two). Most candidates share one tag: only those sharing two or
+        # more (in two tags' sets) are scored one by one; the rest are taken newest first.
+        sharing = [candidates.intersection(members[tag]) for tag in mine]
+        several: set[int] = set()
+        for first, second in itertools.combinations(sharing, 2):
+            several |= first & second
+        scores: Counter[int] = Counter()
+        for group in sharing:
+            scores.update(group)
+        # Newest first, then (a stable sort) highest score first.
+        best = sorted(sorted(several), key=scores.__getitem__, reverse=True)[:limit]
+        if len(best) < limit:
+            best += sorted(candidates - several)[:limit - len(best)]
         related[keys[index]] = tuple(keys[other] for other in best)
     return related
 

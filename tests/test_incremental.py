@@ -106,7 +106,9 @@ def apply(root: Path, operation: str, which: int, value: int) -> Path:
         write(target, re.sub(r"^draft: .*$", flipped, text, count=1, flags=re.M))
     elif operation == "template":
         card = root / "layouts" / "partials" / "card.html"
-        write(card, card.read_text(encoding="utf-8") + f"{{# edit {value} #}}<!-- {value} -->\n")
+        # Inside the card macro, so the edit shows on every listing page.
+        write(card, card.read_text(encoding="utf-8").replace(
+            "</article>", f"<!-- edit {value} --></article>", 1))
         return card
     elif operation == "css":
         css = root / "layouts" / "static" / "style.css"

@@ -13,6 +13,7 @@ from generator.markup import (
     REPLACEMENT,
     escape_paragraph,
     html_to_text,
+    new_markdown,
     reading_minutes,
     render_markdown,
     visible_text,
@@ -237,3 +238,33 @@ def test_browser_shows_the_news_text_literally(page: Any) -> None:
     expected = [visible_text(t).replace("\n", " ").strip(" ") for t in texts]
     assert shown == [["P", text] for text in expected]
     assert page.evaluate("document.scripts.length") == 0
+
+
+# Pieces of Markdown syntax: every inline pattern's trigger, block markers, and plain words, so
+# examples mix text that must skip a pattern with text that must not.
+_MARKDOWN_PIECES = st.sampled_from([
+    "word", "News", " ", "  ", "\n", "\n\n", "  \n", "*", "**", "_", "__", "`", "``", "\\",
+    "[", "]", "(", ")", "![", "[^1]", "[^1]: note", "<", ">", "&", "&amp;", "&#9;", "<b>", "</b>",
+    "<http://x.y/z>", "<a@b.c>", "[x](http://e.org)", "[x][r]", "[r]: http://r.org", "#", "## ",
+    "> ", "- ", "1. ", "    ", "\t", "*[HTML]: Hyper", "HTML", "{: .c}", "~~~", "```", "|",
+    "---", "===", ":", "\u00a0", "\u2019", "\x02", "\x03",
+])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_MARKDOWN_PIECES, max_size=40).map("".join))
+@example("Plain prose, with no markup at all.\n\nA second paragraph.")
+@example("*[HTML]: Hyper Text\n\nHTML in plain words")  # an abbreviation needs no trigger
+@example("line one  \nline two")
+def test_skipping_idle_inline_patterns_changes_no_output(text: str) -> None:
+    """The inline fast path (markup._TriggeredInlineProcessor) renders exactly what stock
+    Python-Markdown renders."""
+    stock = new_markdown(skip_idle_patterns=False)
+    assert new_markdown().convert(text) == stock.convert(text)
+
+
+def test_the_fast_path_is_the_one_in_use() -> None:
+    from generator import markup
+
+    render_markdown("x")
+    assert type(markup._md.treeprocessors["inline"]).__name__ == "_TriggeredInlineProcessor"

@@ -94,9 +94,9 @@ def test_missing_page_template(site: Path) -> None:
 
 def test_include_loop_is_reported_not_a_crash(site: Path) -> None:
     card = site / "layouts" / "partials" / "card.html"
-    insert_line(card, 8, '{% include "partials/card.html" %}')
+    insert_line(card, 3, '{% include "partials/card.html" %}')
     lines = failed_build(site)
-    assert lines[0].startswith("layouts/partials/card.html:8: error: include or extends loop"), lines
+    assert lines[0].startswith("layouts/partials/card.html:3: error: include or extends loop"), lines
     assert "layouts/partials/card.html -> layouts/partials/card.html" in lines[0]
 
 
