@@ -75,7 +75,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _triggers(pattern: inlinepatterns.Pattern) -> tuple[str, ...] | None:
+def _triggers(pattern: Any) -> tuple[str, ...] | None:
     if isinstance(pattern, inlinepatterns.DelimiterProcessor):  # emphasis: *, _ ...
         return tuple(pattern.tokens)
     if isinstance(pattern, FootnoteInlineProcessor):
@@ -115,14 +115,15 @@ class _TriggeredInlineProcessor(InlineProcessor):
         return data
 
 
+INLINE_PRIORITY = 20  # Python-Markdown's own priority for its 'inline' treeprocessor
+
+
 class _SkipIdlePatterns(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         inline = md.treeprocessors["inline"]
-        priority = next(item.priority for item in md.treeprocessors._priority
-                        if item.name == "inline")
         replacement = _TriggeredInlineProcessor(md)
         replacement.__dict__.update(inline.__dict__)
-        md.treeprocessors.register(replacement, "inline", priority)
+        md.treeprocessors.register(replacement, "inline", INLINE_PRIORITY)
 
 
 def escape_paragraph(text: str) -> str:
