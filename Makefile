@@ -14,12 +14,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# Bytecode for the package, refreshed before each run: an editable install ships none, and where
+# PYTHONDONTWRITEBYTECODE is set (as on this machine) every run would recompile 20 modules
+# (40 ms of a 0.2 s rebuild).
+PYC := $(BIN)/python -m compileall -q generator
+
 install: $(STAMP)
 
 build: $(STAMP)
+	$(PYC)
 	$(BIN)/newsgen build
 
 serve: $(STAMP)
+	$(PYC)
 	$(BIN)/newsgen serve
 
 $(TEST_STAMP): $(STAMP) pyproject.toml
@@ -47,6 +54,7 @@ test: test-tools lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
+	$(PYC)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:

@@ -288,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
             print("warning: --nice below 0 needs root; running at normal priority",
                   file=sys.stderr)
     wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
+    # Bytecode as a user's install has it: an editable install ships none, and with
+    # PYTHONDONTWRITEBYTECODE set every measured run would recompile the package.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "generator")], check=True)
     if {"pelican", "hugo"} & set(wanted):
         ensure_peers_venv()
     specs = tools()

@@ -11,37 +11,39 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .assets import collect_assets
 from .cache import BuildState, CacheStore, input_stats, signature, trusted
 from .config import SiteConfig, load_config
 from .content import content_files
 from .errors import BuildFailed, Diagnostic, GeneratorError
-from .images import process_images
 from .incremental import (
     Memo,
     affected_jobs,
     dependents_index,
     fingerprint_jobs,
+    job_counts,
     job_fingerprint,
     modified_documents,
     patch_site,
 )
-from .ingest import IngestReport, ingest
 from .model import BuildStats, Document, Output, RenderJob, Site
 from .publish import InPlaceWriter, Publisher, build_lock
 from .render import Renderer
 from .routes import plan
-from .search import publish_search_index
 from .site import index_site, make_entry
 from .sitemap import NEWS_WINDOW
 from .urls import Urls
 from .workers import Progress, cpu_count, load_documents, render_pages
+
+if TYPE_CHECKING:
+    from .ingest import IngestReport
 
 # (pages rendered, (files written, files unchanged, changed paths), files removed)
 WriteSummary = tuple[int, tuple[int, int, list[str]], int]
@@ -147,6 +149,9 @@ class Builder:
         now = self.options.now or reference_time()
         if self.options.ingest:
             with _timed(stats, "ingest"):
+                from .ingest import ingest  # imported on use, like images and search:
+                # a fast rebuild must start quickly
+
                 result.ingest = ingest(config, self._seed_records())
             result.diagnostics += result.ingest.diagnostics
         scanned_ns = time.time_ns()
@@ -159,7 +164,13 @@ class Builder:
             result.up_to_date = True
             return result
         scan = (inputs, input_signature, scanned_ns)
-        if self.memo is not None and self._rebuild_fast(config, scan, hinted, now, result):
+        memo = self.memo
+        if memo is None and self.options.cache and not self._loaded and not ingest_failed:
+            # A new process (the CLI): the last build's memo, read from the cache row by row.
+            memo = self.store.load_memo()
+            result.diagnostics += self.store.warnings
+            self.store.warnings.clear()
+        if memo is not None and self._rebuild_fast(config, memo, scan, hinted, now, result):
             return result
         state = self._previous_state(result)
         with _timed(stats, "load"):
@@ -173,6 +184,8 @@ class Builder:
             manifest, assets = collect_assets(self.root / "layouts")
             # issue 6 hook: lead images (images.py); their content-hashed names join the
             # manifest so the fingerprints below change when a picture does.
+            from .images import process_images
+
             lead_images = process_images(site, config, result.diagnostics)
             manifest.update(lead_images.manifest())
             renderer = Renderer(site, config, manifest, now, self.store.body)
@@ -188,26 +201,30 @@ class Builder:
                                               fingerprints.outputs, state, result.diagnostics)
             else:
                 written = self._write_all(config, renderer, jobs, extras, result.diagnostics)
-        self._count(result, written, jobs)
+        counts = job_counts(jobs)
+        self._count(result, written, counts)
         self.search_stale = False  # the normal build indexes search itself
         stats.assets = len(assets)
-        self._save(documents, scan, fingerprints.outputs, extras, site, now, result)
-        if self.keep_memo:
-            self.memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer,
-                             dependents_index(jobs))
+        memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer, dependents_index(jobs),
+                    {key: entry.doc.sha256 for key, entry in site.entries.items()}, counts,
+                    _next_event(documents, site, now), options=self.options.key())
+        self._save(documents, scan, fingerprints.outputs, extras, memo, result)
+        self.memo = memo if self.keep_memo else None
         return result
 
-    def _rebuild_fast(self, config: SiteConfig, scan: tuple[dict[str, tuple[int, int]], str, int],
+    def _rebuild_fast(self, config: SiteConfig, memo: Memo,
+                      scan: tuple[dict[str, tuple[int, int]], str, int],
                       hinted: set[str], now: datetime, result: BuildResult) -> bool:
-        """Dev server: re-render only the pages showing edited documents (see incremental.py).
+        """Re-render only the pages showing edited documents (see incremental.py), from the
+        dev server's memo in memory or the last build's memo in the cache (memostore.py).
 
         Returns False, having changed nothing, when the edit needs the normal build.
         """
-        memo, state = self.memo, self.state
-        assert memo is not None and state is not None
         inputs, input_signature, scanned_ns = scan
         keys = modified_documents(memo, inputs)
-        if keys is None or any(h not in inputs or not h.startswith("content/") for h in hinted):
+        if (keys is None or memo.options != self.options.key()
+                or (memo.next_event is not None and now >= memo.next_event)
+                or any(h not in inputs or not h.startswith("content/") for h in hinted)):
             return False
         keys = sorted(set(keys) | hinted)
         with _timed(result.stats, "load"):
@@ -221,8 +238,8 @@ class Builder:
         if site is None:
             return False
         with _timed(result.stats, "render+write"):
-            renderer = memo.renderer.with_site(site, now)
-            shas = {key: entry.doc.sha256 for key, entry in site.entries.items()}
+            renderer = self._fast_renderer(config, memo, site, now)
+            shas = {**memo.shas, **{doc.key: doc.sha256 for doc in documents}}
             fresh: dict[str, str] = {}
             todo = []
             for position in affected_jobs(memo, keys):
@@ -234,20 +251,39 @@ class Builder:
                     todo.append(job)
             writer, _ = self._commit_in_place(config, renderer, todo)
             memo.fingerprints.outputs.update(fresh)
-        self._count(result, (len(todo), writer.counts(), 0), memo.jobs)
+        self._count(result, (len(todo), writer.counts(), 0), memo.counts)
         self.store.put_html((doc.sha256, doc.html) for doc in documents)
-        for doc in documents:
-            state.documents[doc.key] = (*inputs[doc.key], replace(doc, html=""))
-        state.outputs.update(memo.fingerprints.outputs)
-        state.signature, state.scanned_ns = input_signature, scanned_ns
-        memo.inputs, memo.scanned_ns, memo.site, memo.renderer = inputs, scanned_ns, site, renderer
-        self._dirty = True  # saved by close(): pickling the whole state on every save is slow
-        # Pagefind re-indexes the whole site (seconds at 10,000 articles): the dev server runs
-        # it after the browser has reloaded, through refresh_search().
-        self.search_stale = self.search_stale or (
-            self.options.search and config.search and bool(writer.changed))
+        memo.inputs, memo.scanned_ns, memo.site, memo.shas = inputs, scanned_ns, site, shas
+        search = self.options.search and config.search and bool(writer.changed)
+        if self.state is not None:  # the dev server: saved by close()
+            for doc in documents:
+                self.state.documents[doc.key] = (*inputs[doc.key], replace(doc, html=""))
+            self.state.outputs.update(fresh)
+            self.state.signature, self.state.scanned_ns = input_signature, scanned_ns
+            memo.renderer = renderer
+            self._dirty = True  # pickling the whole state on every save is slow
+            # Pagefind re-indexes the whole site (seconds at 10,000 articles): the dev server
+            # runs it after the browser has reloaded, through refresh_search().
+            self.search_stale = self.search_stale or search
+        else:  # the CLI: store the few changed rows now
+            if search:
+                self._index_search(config, writer, result.diagnostics)
+            seeds = dict(result.ingest.records) if result.ingest else None
+            self.store.save_fast(memo, [doc.key for doc in documents], fresh, input_signature,
+                                 seeds)
         result.fast = True
         return True
+
+    def _fast_renderer(self, config: SiteConfig, memo: Memo, site: Site,
+                       now: datetime) -> Renderer:
+        if memo.renderer is not None:
+            renderer: Renderer = memo.renderer.with_site(site, now)
+            return renderer
+        assert memo.renderer_inputs is not None
+        manifest, images = memo.renderer_inputs
+        renderer = Renderer(site, config, manifest, now, self.store.body)
+        renderer.contexts.use_images(images)
+        return renderer
 
     def refresh_search(self) -> int:
         """Re-index search after fast rebuilds; returns the number of index files written."""
@@ -257,7 +293,9 @@ class Builder:
         diagnostics: list[Diagnostic] = []
         with build_lock(self.root):
             writer = InPlaceWriter(config.output_dir)
-            count = publish_search_index(writer, config.output_dir, diagnostics)
+            from . import search
+
+            count = search.publish_search_index(writer, config.output_dir, diagnostics)
             writer.commit()
         self.search_stale = False
         return count
@@ -265,17 +303,16 @@ class Builder:
     def close(self) -> None:
         """Save what fast rebuilds kept in memory (the dev server calls this on exit)."""
         if self._dirty and self.state is not None:
-            self.store.save(self.state)
+            self.store.save(self.state, self.memo)
             self._dirty = False
         self.store.close()
 
-    def _count(self, result: BuildResult, written: WriteSummary, jobs: list[RenderJob]) -> None:
+    def _count(self, result: BuildResult, written: WriteSummary,
+               counts: tuple[int, int, int, int]) -> None:
         stats = result.stats
         result.rendered, (stats.written, stats.unchanged, changed), stats.removed = written
         stats.changed = sorted(changed)
-        stats.feeds = sum(1 for j in jobs if j.kind.startswith("feed-"))
-        stats.pages = sum(1 for j in jobs if j.template)
-        stats.other = len(jobs) - stats.pages - stats.feeds
+        stats.feeds, stats.pages, stats.other, _ = counts
 
     def _load(self, config: SiteConfig, inputs: dict[str, tuple[int, int]],
               state: BuildState | None, result: BuildResult, hinted: set[str]) -> list[Document]:
@@ -318,7 +355,9 @@ class Builder:
                 publisher.write(output)
             render_pages(renderer, publisher, jobs, self._jobs(), self.progress)
             if self.options.search and config.search:  # issue 6 hook: index before swap-in
-                publish_search_index(publisher, publisher.staging, diagnostics,
+                from . import search
+
+                search.publish_search_index(publisher, publisher.staging, diagnostics,
                                      previous_dir=config.output_dir)
             removed = publisher.removed_count()
             # The swap replaces what the cache's output fingerprints describe: if this build is
@@ -331,7 +370,7 @@ class Builder:
         return len(jobs), publisher.counts(), removed
 
     def _write_changed(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
-                       extras: list[Output], fingerprints: dict[str, str],
+                       extras: list[Output], fingerprints: Mapping[str, str],
                        state: BuildState, diagnostics: list[Diagnostic]) -> WriteSummary:
         previous = state.outputs
         todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
@@ -339,12 +378,18 @@ class Builder:
         stale = [path for path in previous if path not in produced]
         writer, removed = self._commit_in_place(config, renderer, todo, extras, stale)
         if self.options.search and config.search:  # issue 6 hook: re-index what is now live
-            index_writer = InPlaceWriter(config.output_dir)
-            publish_search_index(index_writer, config.output_dir, diagnostics,
-                                 changed=writer.changed)
-            index_writer.commit()
-            writer.add_counts(index_writer.counts())
+            self._index_search(config, writer, diagnostics)
         return len(todo), writer.counts(), removed
+
+    def _index_search(self, config: SiteConfig, writer: InPlaceWriter,
+                      diagnostics: list[Diagnostic]) -> None:
+        index_writer = InPlaceWriter(config.output_dir)
+        from . import search
+
+        search.publish_search_index(index_writer, config.output_dir, diagnostics,
+                                    changed=writer.changed)
+        index_writer.commit()
+        writer.add_counts(index_writer.counts())
 
     def _commit_in_place(self, config: SiteConfig, renderer: Renderer, todo: list[RenderJob],
                          extras: Sequence[Output] = (), stale: Sequence[str] = ()
@@ -366,8 +411,8 @@ class Builder:
         return writer, writer.commit()
 
     def _save(self, documents: list[Document],
-              scan: tuple[dict[str, tuple[int, int]], str, int], fingerprints: dict[str, str],
-              extras: list[Output], site: Site, now: datetime, result: BuildResult) -> None:
+              scan: tuple[dict[str, tuple[int, int]], str, int], fingerprints: Mapping[str, str],
+              extras: list[Output], memo: Memo, result: BuildResult) -> None:
         inputs, input_signature, scanned_ns = scan
         outputs = dict(fingerprints)
         outputs.update({o.path: hashlib.sha256(o.data).hexdigest() for o in extras})
@@ -375,7 +420,7 @@ class Builder:
             signature=input_signature,
             scanned_ns=scanned_ns,
             options=self.options.key(),
-            next_event=_next_event(documents, site, now),
+            next_event=memo.next_event,
             documents={doc.key: (*inputs.get(doc.key, (0, 0)), replace(doc, html=""))
                        for doc in documents},
             seeds=dict(result.ingest.records) if result.ingest else (
@@ -384,7 +429,7 @@ class Builder:
         )
         if result.ingest and result.ingest.failed:
             state.signature = ""  # a failed seed must be retried next time
-        self.store.save(state)
+        self.store.save(state, memo)
         self.state = state
         self._dirty = False
 

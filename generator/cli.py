@@ -16,8 +16,6 @@ from . import __version__
 from .build import BuildOptions, BuildResult, build, reference_time
 from .config import load_config
 from .errors import BuildFailed, Diagnostic, GeneratorError
-from .ingest import ingest
-from .scaffold import new_document
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -156,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ingest":
             return _ingest(root, console)
         if args.command == "new":
+            from .scaffold import new_document
+
             path = new_document(load_config(root), args.title, page=args.page,
                                 section=args.section, now=reference_time())
             console.info(f"created {path}")
@@ -184,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ingest(root: Path, console: Console) -> int:
+    from .ingest import ingest  # imported on use: a build that skips ingest starts faster
+
     report = ingest(load_config(root))
     console.diagnostics(report.diagnostics)
     console.info(f"ingest: {len(report.written)} written, {report.unchanged} unchanged, "

@@ -11,15 +11,17 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from .config import SiteConfig
-from .images import ResponsiveImage
 from .model import Entry, RenderJob, Site, Taxonomy
 from .routes import FEED_FILES
 from .urls import Urls, paginated
+
+if TYPE_CHECKING:  # images.py is imported only by builds that process images
+    from .images import ResponsiveImage
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,9 @@ or removed, a template, site.toml) returns None and the caller runs the normal b
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,22 @@ class Memo:
     inputs: dict[str, tuple[int, int]]
     scanned_ns: int
     site: Site
-    jobs: list[RenderJob]
+    jobs: Sequence[RenderJob]
     fingerprints: Fingerprints
-    renderer: Any  # generator.render.Renderer (kept to reuse its compiled templates)
-    dependents: dict[str, list[int]]  # document key -> indexes of jobs that show it
+    renderer: Any  # generator.render.Renderer (kept to reuse its compiled templates), or None
+    dependents: Mapping[str, list[int]]  # document key -> indexes of jobs that show it
+    shas: dict[str, str]  # document key -> source hash, for every entry of the site
+    counts: tuple[int, int, int, int]  # feeds, pages, other outputs, jobs (for the summary)
+    next_event: datetime | None  # when time alone changes the site (see build._next_event)
+    # A memo read from the cache has no renderer yet: (asset manifest, lead images) to make one.
+    options: str = ""  # BuildOptions.key() of the build that made it
+    renderer_inputs: tuple[dict[str, str], dict[str, Any]] | None = None
+
+
+def job_counts(jobs: Sequence[RenderJob]) -> tuple[int, int, int, int]:
+    feeds = sum(1 for job in jobs if job.kind.startswith("feed-"))
+    pages = sum(1 for job in jobs if job.template)
+    return feeds, pages, len(jobs) - pages - feeds, len(jobs)
 
 
 def job_fingerprint(site_wide: str, template_hash: str, job: RenderJob,
@@ -41,7 +54,7 @@ def job_fingerprint(site_wide: str, template_hash: str, job: RenderJob,
 class Fingerprints:
     site_wide: str  # config, options, asset names, navigation: shown on (or shaping) every page
     templates: dict[str, str]  # template name -> hash of it and everything it includes
-    outputs: dict[str, str]  # output path -> job fingerprint
+    outputs: MutableMapping[str, str]  # output path -> job fingerprint
 
 
 def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: Any,
@@ -105,16 +118,18 @@ def _same_structure(old: Entry, new: Entry) -> bool:
 def patch_site(site: Site, documents: Sequence[Document],
                make_entry: Callable[[Document], Entry]) -> Site | None:
     """The site with these documents replaced, or None if one of them moved in the structure."""
-    entries = dict(site.entries)
+    updates: dict[str, Entry] = {}
     for doc in documents:
-        old = entries.get(doc.key)
+        old = site.entries.get(doc.key)
         if old is None or doc.meta.draft:
             return None
         new = make_entry(doc)
         if not _same_structure(old, new):
             return None
-        entries[doc.key] = new
-    return replace(site, entries=entries)
+        updates[doc.key] = new
+    if isinstance(site.entries, dict):
+        return replace(site, entries={**site.entries, **updates})
+    return replace(site, entries=site.entries.updated(updates))  # type: ignore[attr-defined]
 
 
 def affected_jobs(memo: Memo, keys: Sequence[str]) -> list[int]:

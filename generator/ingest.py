@@ -23,12 +23,10 @@ from .config import SiteConfig
 from .enrich import derive_tags, pick_section
 from .errors import Diagnostic, GeneratorError, SourceLocation
 from .markup import escape_paragraph
+from .model import INGEST_VERSION
 from .seed import Seed, parse_seed
 from .urls import slugify
 
-# Bump when the seed parser, tag or section rules change what ingest writes: articles made by
-# an older version are regenerated (unless edited by hand).
-INGEST_VERSION = 1
 CHECKSUM_LINE = re.compile(r"^ingest_checksum: .*\n", re.MULTILINE)
 SEED_ID = re.compile(r"^\d+_([0-9a-f]{16})$")
 

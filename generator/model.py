@@ -7,12 +7,18 @@ time). Objects refer to each other by key (the document's source path), not by r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 DocumentKind = Literal["article", "page"]
+
+# The format of the Markdown that ingest.py writes, part of the build cache's key (here, so the
+# cache need not import the ingest stage). Bump when the seed parser, tag or section rules change
+# what ingest writes: articles made by an older version are regenerated (unless edited by hand).
+INGEST_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +91,7 @@ class Taxonomy:
 class Site:
     """Everything gathered and indexed; rendering needs nothing else."""
 
-    entries: dict[str, Entry]  # key -> entry, articles and pages
+    entries: Mapping[str, Entry]  # key -> entry, articles and pages (memostore: read lazily)
     articles: tuple[str, ...]  # keys, newest first
     pages: tuple[str, ...]
     sections: tuple[Taxonomy, ...]

@@ -14,9 +14,7 @@ from .cache import CACHE_DIR
 from .config import SiteConfig
 from .context import ContextBuilder
 from .errors import SourceLocation, TemplateError
-from .feeds import atom, json_feed, rss
 from .model import Output, RenderJob, Site
-from .sitemap import news_sitemap, robots, sitemap
 from .templates import TemplateGraph, make_environment, render_template
 from .urls import Urls
 
@@ -72,6 +70,9 @@ class Renderer:
         return self.graph.closure(template)
 
     def _render_data(self, job: RenderJob) -> bytes:
+        # Imported on use: a fast rebuild of a few pages rarely needs a feed or a sitemap.
+        from .sitemap import news_sitemap, robots, sitemap
+
         config, urls = self.config, self.urls
         if job.kind.startswith("feed-"):
             return self._feed(job)
@@ -87,6 +88,8 @@ class Renderer:
         raise ValueError(f"no renderer for {job.kind}")
 
     def _feed(self, job: RenderJob) -> bytes:
+        from .feeds import atom, json_feed, rss
+
         config, urls = self.config, self.urls
         section = job.param("section")
         items = [self.contexts.view(k) for k in job.param("keys")]

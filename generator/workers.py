@@ -8,14 +8,11 @@ die with the build: a killed build never leaves them writing or holding the buil
 
 from __future__ import annotations
 
-import ctypes
-import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +41,11 @@ def _chunks(items: Sequence[Any], workers: int, per_chunk: int) -> list[Sequence
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def _pool(workers: int) -> Any:
+    # Imported here: a small (or fast) rebuild never starts a pool and need not pay for these.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_die_with_parent, initargs=(os.getpid(),))
 
@@ -60,6 +61,8 @@ def _die_with_parent(parent: int) -> None:
     ever) and possibly still writing pages into a staging folder the next build reuses.
     """
     try:  # Linux: the kernel sends SIGKILL when the parent dies
+        import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # elsewhere: notice it by polling

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_project
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator.build import Builder, BuildOptions
@@ -46,6 +46,16 @@ def make_site(root: Path, count: int = 6) -> Path:
         write(root / "content" / "articles" / f"story-{i}.md",
               article(f"story-{i}", i * 3, tags=TAGS[i % 4: i % 4 + 2], section=SECTIONS[i % 4]))
     return root
+
+
+def age(root: Path) -> None:
+    """Date every source file 10 s back. Files saved within a second of a build's scan are
+    re-read as if edited (the racy-mtime rule in cache.py), which would keep every build of a
+    just-made test site off the fast path."""
+    past = time.time_ns() - 10 * RACY_NS
+    for path in [*root.rglob("*")]:
+        if path.is_file() and "public" not in path.parts and ".cache" not in path.parts:
+            os.utime(path, ns=(past, past))
 
 
 def write(path: Path, text: str) -> None:
@@ -127,6 +137,7 @@ def test_incremental_output_equals_clean_build(sequence: list[tuple[str, int, in
                                                tmp_path_factory: pytest.TempPathFactory) -> None:
     base = tmp_path_factory.mktemp("incremental")
     root = make_site(base / "site")
+    age(root)
     server = Builder(root, OPTIONS, keep_memo=True)  # the dev server's long-lived builder
     server.build()
     for operation, which, value in sequence:
@@ -149,11 +160,83 @@ def test_cli_rebuilds_after_each_edit_equal_clean_build(
         sequence: list[tuple[str, int, int]], tmp_path_factory: pytest.TempPathFactory) -> None:
     base = tmp_path_factory.mktemp("cli")
     root = make_site(base / "site")
+    age(root)
     Builder(root, OPTIONS).build()
     for operation, which, value in sequence:
         apply(root, operation, which, value)
-        Builder(root, OPTIONS).build()  # a new process each time: state comes from .cache/
+        result = Builder(root, OPTIONS).build()  # a new process each time: state from .cache/
+        event(f"{operation}: {'fast path' if result.fast else 'full path'}")
     assert snapshot(root / "public") == clean_build_of(root, base / "clean")
+
+
+def body_edit(root: Path, text: str = "\nOne more line.\n", name: str = "story-11") -> Path:
+    target = root / "content" / "articles" / f"{name}.md"
+    target.write_text(target.read_text(encoding="utf-8") + text, encoding="utf-8")
+    return target
+
+
+def test_cli_body_edit_takes_the_fast_path_from_the_cache(tmp_path: Path) -> None:
+    """A new process finds the last build's memo in .cache/ and re-renders only the pages that
+    show the edited article, without reading the whole site back."""
+    root = make_site(tmp_path / "site", count=30)
+    age(root)
+    Builder(root, OPTIONS).build()
+    body_edit(root, name="story-29")  # the oldest: on few listings
+    result = Builder(root, OPTIONS).build()
+    assert result.fast and not result.up_to_date
+    total = result.stats.pages + result.stats.feeds + result.stats.other
+    assert 0 < result.rendered < total / 4
+    assert any("story-29" in path for path in result.stats.changed)
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+    # The summary still counts the whole site, as a full build would.
+    full = Builder(root, BuildOptions(**{**_fields(OPTIONS), "cache": False})).build()
+    assert (result.stats.pages, result.stats.feeds, result.stats.other) == (
+        full.stats.pages, full.stats.feeds, full.stats.other)
+
+
+def test_reverting_a_fast_edit_under_a_full_build_restores_the_page(tmp_path: Path) -> None:
+    """The fast path records the fingerprints of what it wrote: a later full build that sees
+    the old text again must not take the page for up to date."""
+    root = make_site(tmp_path / "site", count=12)
+    age(root)
+    Builder(root, OPTIONS).build()
+    target = root / "content" / "articles" / "story-3.md"
+    original = target.read_text(encoding="utf-8")
+    body_edit(root, "\nA sentence that will be taken back.\n", name="story-3")
+    assert Builder(root, OPTIONS).build().fast
+    target.write_text(original, encoding="utf-8")
+    # A new (oldest) article forces the full path without touching story-3's own page.
+    write(root / "content" / "articles" / "story-old.md", article("story-old", 400))
+    result = Builder(root, OPTIONS).build()
+    assert not result.fast
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_fast_path_is_not_taken_with_other_options(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=12)
+    write(root / "content" / "articles" / "draft.md", article("draft", 1, draft=True))
+    age(root)
+    Builder(root, OPTIONS).build()
+    body_edit(root)
+    with_drafts = BuildOptions(**{**_fields(OPTIONS), "drafts": True})
+    result = Builder(root, with_drafts).build()
+    assert not result.fast
+    assert any("draft" in path for path in result.stats.changed)
+
+
+def test_fast_path_refuses_a_memo_after_an_interrupted_build(tmp_path: Path) -> None:
+    """A build killed while writing into public/ leaves the memo untrusted: the next build
+    takes the full path (and re-renders everything it cannot vouch for)."""
+    root = make_site(tmp_path / "site", count=12)
+    Builder(root, OPTIONS).build()
+    db = sqlite3.connect(root / ".cache" / "newsgen.sqlite")
+    with db:  # what invalidate_outputs() leaves behind when the build dies after it
+        db.execute("UPDATE meta SET value = ? WHERE key = 'outputs_valid'", (b"0",))
+    db.close()
+    body_edit(root)
+    result = Builder(root, OPTIONS).build()
+    assert not result.fast
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
 
 
 def test_no_change_rebuild_renders_and_writes_nothing(tmp_path: Path) -> None:
