@@ -33,7 +33,7 @@ from .build import Builder, BuildOptions, BuildResult
 from .config import load_config
 from .errors import BuildFailed, Diagnostic, GeneratorError, excerpt
 from .urls import Urls
-from .watch import Batch, ChangeQueue, Rebuilder, SourceWatcher, describe
+from .watch import VERIFY, Batch, ChangeQueue, Rebuilder, SourceWatcher, describe
 
 HASHED_NAME = re.compile(r"^(?P<stem>.+)\.[0-9a-f]{8}(?P<ext>\.[A-Za-z0-9]+)$")
 HEAD_WINDOW = 65536  # like livereload: only look for </head> near the top of a page
@@ -296,9 +296,13 @@ class DevServer:
 
     def _succeeded(self, result: BuildResult, batch: Batch, seconds: float) -> None:
         stats, recovered = result.stats, bool(self.problems)
+        if batch == VERIFY and not (stats.changed or stats.removed or result.diagnostics
+                                    or recovered):
+            return  # the quiet check after saves pause found nothing watchdog missed
         self.problems = ()
         self.log.diagnostics(result.diagnostics)
-        what = describe(batch, self.root) if batch else "first build"
+        what = (describe(batch, self.root) if batch else
+                "first build" if batch is None else "full scan after saves paused")
         self.log.info(f"rebuilt in {seconds * 1000:.0f} ms: {len(stats.changed)} output(s) "
                       f"changed, {stats.removed} removed ({what})")
         for output in stats.changed:

@@ -308,3 +308,25 @@ def test_parallel_build_equals_serial_build(tmp_path: Path) -> None:
     Builder(serial, BuildOptions(**{**_fields(OPTIONS), "jobs": 1})).build()
     Builder(parallel, BuildOptions(**{**_fields(OPTIONS), "jobs": 2})).build()
     assert snapshot(serial / "public") == snapshot(parallel / "public")
+
+
+def test_dev_server_builds_an_edit_watchdog_missed_on_the_next_full_scan(tmp_path: Path) -> None:
+    """The dev server trusts watchdog's list of changed files (no stat of every file); its
+    full-scan check once saves pause (an empty change set) builds what an event missed."""
+    root = make_site(tmp_path / "site", count=12)
+    age(root)
+    server = Builder(root, OPTIONS, keep_memo=True)
+    server.build()
+    reported = body_edit(root, "\nReported by watchdog.\n", name="story-3")
+    missed = body_edit(root, "\nNever reported.\n", name="story-7")
+    assert server.build({reported}).fast
+    pages = {path.parent.name: path.read_text(encoding="utf-8")
+             for path in (root / "public").glob("2026/*/story-*/index.html")}
+    assert "Reported by watchdog." in pages["story-3"]
+    assert "Never reported." not in pages["story-7"]  # trusted the hint: not stat'ed
+    result = server.build(set())
+    assert result.fast and any("story-7" in path for path in result.stats.changed)
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+    again = server.build(set())  # nothing left to do (files this fresh are re-read: racy)
+    assert again.rendered == 0 and not again.stats.changed
+    server.close()

@@ -268,6 +268,31 @@ def test_changes_during_a_build_make_exactly_one_more_build() -> None:
     assert calls == [None, {Path("a.md"), Path("b.md"), Path("c.md")}]
 
 
+def test_rebuilder_runs_one_full_scan_once_saves_pause() -> None:
+    """Batches are built from watchdog's events alone; when saves pause, one full-scan build
+    (an empty change set) catches anything an event missed, then the idle work runs."""
+    calls: list[set[Path] | None] = []
+    idle_runs: list[int] = []
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        queue = ChangeQueue(loop, quiet=0.02, longest=0.2)
+        rebuilder = Rebuilder(loop, queue, lambda changed: calls.append(changed) or "ok",
+                              lambda *args: None, idle=lambda: idle_runs.append(len(calls)),
+                              idle_after=0.15)
+        task = asyncio.create_task(rebuilder.run_forever(threading.Event()))
+        while not calls:
+            await asyncio.sleep(0.01)
+        queue.put(Path("a.md"))
+        await asyncio.sleep(0.6)  # several idle periods: still one check
+        task.cancel()
+        rebuilder.shutdown()
+
+    run_async(scenario)
+    assert calls == [None, {Path("a.md")}, set()]
+    assert idle_runs and set(idle_runs) == {3}  # the idle work follows the check
+
+
 # --- the real server over HTTP ----------------------------------------------------------------
 
 def test_root_redirects_to_the_sub_path(server: ServeProcess) -> None:
