@@ -468,7 +468,8 @@ class Builder:
             scanned_ns=scanned_ns,
             options=self.options.key(),
             next_event=memo.next_event,
-            documents={doc.key: (*inputs.get(doc.key, (0, 0)), replace(doc, html=""))
+            documents={doc.key: (*inputs.get(doc.key, (0, 0)),
+                                 doc if not doc.html else replace(doc, html=""))
                        for doc in documents},
             seeds=dict(result.ingest.records) if result.ingest else (
                 self.state.seeds if self.state else {}),
