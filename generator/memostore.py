@@ -132,15 +132,20 @@ class StoredEntries(Mapping[str, Entry]):
 
 
 class StoredJobs(Sequence[RenderJob]):
+    """Planned jobs read on first use (a dev server editing one article reuses them)."""
+
     def __init__(self, db: sqlite3.Connection, count: int) -> None:
         self._db, self._count = db, count
+        self._cache: dict[int, RenderJob] = {}
 
     def __getitem__(self, position: int) -> RenderJob:  # type: ignore[override]
-        row = self._db.execute("SELECT job FROM memo_jobs WHERE position = ?",
-                               (position,)).fetchone()
-        if row is None:
-            raise IndexError(position)
-        job: RenderJob = pickle.loads(row[0])
+        job = self._cache.get(position)
+        if job is None:
+            row = self._db.execute("SELECT job FROM memo_jobs WHERE position = ?",
+                                   (position,)).fetchone()
+            if row is None:
+                raise IndexError(position)
+            job = self._cache[position] = pickle.loads(row[0])
         return job
 
     def __len__(self) -> int:

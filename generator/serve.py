@@ -32,11 +32,11 @@ from tornado.netutil import bind_sockets
 from .build import Builder, BuildOptions, BuildResult
 from .config import load_config
 from .errors import BuildFailed, Diagnostic, GeneratorError, excerpt
+from .reload import PAGES_PREFIX, inject, live_script, reload_message
 from .urls import Urls
 from .watch import VERIFY, Batch, ChangeQueue, Rebuilder, SourceWatcher, describe
 
 HASHED_NAME = re.compile(r"^(?P<stem>.+)\.[0-9a-f]{8}(?P<ext>\.[A-Za-z0-9]+)$")
-HEAD_WINDOW = 65536  # like livereload: only look for </head> near the top of a page
 EXTRA_TYPES = {".avif": "image/avif", ".webp": "image/webp", ".woff2": "font/woff2"}
 TEXT_TYPES = ("text/", "application/xml", "application/json", "application/feed+json",
               "application/javascript", "image/svg+xml")
@@ -106,20 +106,6 @@ def error_page(problems: tuple[Problem, ...], script: bytes) -> bytes:
     ).encode().replace(b"</head>", script + b"</head>", 1)
 
 
-def live_script(generation: int) -> bytes:
-    # livereload.js sends `snipver` back in its handshake: the server learns which build the page
-    # shows, so a page that loaded just before a rebuild finished is reloaded when it connects.
-    return ('<script>(function(){var s=document.createElement("script");'
-            'var p=location.port||(location.protocol=="https:"?443:80);'
-            f's.src="/livereload.js?port="+p+"&snipver={generation}";'
-            "document.head.appendChild(s);})();</script>").encode("ascii")
-
-
-def inject(body: bytes, script: bytes) -> bytes:
-    at = body[:HEAD_WINDOW].lower().find(b"</head>")
-    return body + script if at < 0 else body[:at] + script + body[at:]
-
-
 def request_relative(raw_path: str, base_path: str) -> str | None:
     """The output-relative path a (still percent-encoded) request path names, or None when it
     is outside base_path or could leave the output folder ('..', encoded '/', '\\', NUL)."""
@@ -159,16 +145,6 @@ def current_asset(public: Path, relative: str) -> Path | None:
     return max(candidates)[1] if candidates else None
 
 
-def reload_path(sources: frozenset[Path], outputs: list[str], base_path: str) -> str:
-    """The path livereload gets: a stylesheet (hot-swapped in the page) or '*' (full reload)."""
-    css = [output for output in outputs if output.endswith(".css")]
-    # Pages change too after a CSS edit (they link the new fingerprint), but only in that link.
-    only_css_sources = bool(sources) and all(path.suffix == ".css" for path in sources)
-    if css and (only_css_sources or len(css) == len(outputs)):
-        return base_path + css[0]
-    return "*"
-
-
 class CannotListen(Exception):
     """The address or port cannot be bound (usually: another server uses the port)."""
 
@@ -183,6 +159,8 @@ class DevServer:
         self.port = port
         # keep_memo: the builder keeps the indexed site in memory for fast rebuilds.
         self.builder: SiteBuilder = builder or Builder(self.root, options, keep_memo=True)
+        if isinstance(self.builder, Builder):
+            self.builder.announce = self.announce
         config = load_config(self.root)  # a broken site.toml stops here, before binding
         self.base_path = Urls(config.base_url, config.permalink).base_path
         self.output_dir = config.output_dir
@@ -312,8 +290,20 @@ class DevServer:
                 config = load_config(self.root)
                 self.base_path = Urls(config.base_url, config.permalink).base_path
         if batch is not None and (stats.changed or stats.removed or recovered):
-            path = "*" if recovered else reload_path(batch, stats.changed, self.base_path)
-            self._broadcast(path)
+            # Pages announced while the build ran (announce()) have reloaded already.
+            unseen = [output for output in stats.changed if output not in result.announced]
+            path = "*" if recovered else reload_message(batch, unseen, self.base_path)
+            if stats.removed and (path is None or path.startswith(PAGES_PREFIX)):
+                path = "*"  # a removed page's tab is not among the changed ones
+            if path is not None:
+                self._broadcast(path)
+
+    def announce(self, outputs: list[str]) -> None:
+        """From the build thread: the edited pages are written, the rest of the build is not
+        (Builder.announce). Their open tabs reload now rather than when the build ends."""
+        path = reload_message((), outputs, self.base_path)
+        if path is not None and not self.problems:
+            self._loop.call_soon_threadsafe(self._broadcast, path)
 
     def _broadcast(self, path: str) -> None:
         self.generation += 1
@@ -401,12 +391,19 @@ class SiteHandler(web.RequestHandler):
                 path = path / "index.html"
             if not path.is_file():
                 path = current_asset(public, relative)
+        # A content-hashed file under its own name never changes: the browser keeps it across
+        # reloads (a reload then fetches only the page). A stale name answered with the current
+        # file (current_asset) must not be kept.
+        immutable = (path is not None and relative is not None and path == public / relative
+                     and HASHED_NAME.match(path.name) is not None)
         status, data = 200, _read(path, public)
         if data is None:
             status, path, data = 404, public / "404.html", _read(public / "404.html", public)
-        self._send(status, path, data, generation)
+            immutable = False
+        self._send(status, path, data, generation, immutable)
 
-    def _send(self, status: int, path: Path | None, data: bytes | None, generation: int) -> None:
+    def _send(self, status: int, path: Path | None, data: bytes | None, generation: int,
+              immutable: bool = False) -> None:
         name = path.name if path else "404.html"
         kind = (EXTRA_TYPES.get(Path(name).suffix) or mimetypes.guess_type(name)[0]
                 or "application/octet-stream")
@@ -421,7 +418,8 @@ class SiteHandler(web.RequestHandler):
         self.set_status(status)
         text = kind.startswith(TEXT_TYPES)
         self.set_header("Content-Type", f"{kind}; charset=utf-8" if text else kind)
-        self.set_header("Cache-Control", "no-store")
+        self.set_header("Cache-Control", "public, max-age=31536000, immutable" if immutable
+                        else "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Length", str(len(data)))
         if self.request.method != "HEAD":

@@ -129,13 +129,14 @@ class SourceWatcher:
 class ChangeQueue:
     """Collects changed paths from any thread; `next_batch()` hands them over once they settle.
 
-    A batch closes `quiet` seconds after its last event (one save is several events, all within
-    a few milliseconds: 25 ms is ample and is a quarter of the save-to-browser budget), but never
+    A batch closes `quiet` seconds after its last event (one save is several events, within a
+    millisecond or two; a save whose events straddle the close costs one more small build, as
+    events arriving during a build make the next batch), but never
     later than `longest` after its first, so a stream of saves still rebuilds regularly. Paths
     that arrive while the caller is busy (building) simply wait for the next batch: none is lost.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, quiet: float = 0.025,
+    def __init__(self, loop: asyncio.AbstractEventLoop, quiet: float = 0.01,
                  longest: float = 0.5) -> None:
         self._loop = loop
         self.quiet, self.longest = quiet, longest

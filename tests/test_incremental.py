@@ -318,7 +318,7 @@ def test_dev_server_builds_an_edit_watchdog_missed_on_the_next_full_scan(tmp_pat
     server = Builder(root, OPTIONS, keep_memo=True)
     server.build()
     reported = body_edit(root, "\nReported by watchdog.\n", name="story-3")
-    missed = body_edit(root, "\nNever reported.\n", name="story-7")
+    body_edit(root, "\nNever reported.\n", name="story-7")
     assert server.build({reported}).fast
     pages = {path.parent.name: path.read_text(encoding="utf-8")
              for path in (root / "public").glob("2026/*/story-*/index.html")}

@@ -29,7 +29,8 @@ from htmlutil import parse
 
 from generator.build import BuildOptions
 from generator.cli import Console
-from generator.serve import DevServer, current_asset, inject, reload_path, request_relative
+from generator.reload import inject, page_url, reload_message
+from generator.serve import DevServer, current_asset, request_relative
 from generator.watch import ChangeQueue, Rebuilder, SourceWatcher, is_source
 
 T = TypeVar("T")
@@ -213,12 +214,17 @@ def test_a_stale_fingerprint_maps_to_the_current_asset(tmp_path: Path) -> None:
     assert current_asset(tmp_path, "about/index.ffffffff.css") is None
 
 
-def test_css_edits_hot_swap_and_everything_else_reloads(tmp_path: Path) -> None:
+def test_css_edits_hot_swap_and_page_edits_name_the_changed_pages(tmp_path: Path) -> None:
     css, md = tmp_path / "layouts/static/style.css", tmp_path / "content/a.md"
     outputs = ["index.html", "static/style.0123abcd.css"]
-    assert reload_path(frozenset({css}), outputs, "/news/") == "/news/static/style.0123abcd.css"
-    assert reload_path(frozenset({css, md}), outputs, "/news/") == "*"
-    assert reload_path(frozenset({md}), ["index.html"], "/news/") == "*"
+    assert reload_message({css}, outputs, "/news/") == "/news/static/style.0123abcd.css"
+    assert reload_message({css, md}, outputs, "/news/") == "*"
+    assert reload_message({md}, ["index.html", "2026/01/a/index.html", "404.html"],
+                          "/news/") == "page:/news/\n/news/2026/01/a/\n/news/404.html"
+    assert reload_message({md}, ["feed.xml", "sitemap.xml"], "/news/") is None  # no page
+    many = [f"tags/t{i}/index.html" for i in range(1000)]
+    assert reload_message({md}, many, "/news/") == "*"
+    assert page_url("2026/01/caf\u00e9/index.html", "/") == "/2026/01/caf%C3%A9/"
 
 
 def test_a_burst_of_events_becomes_one_batch() -> None:
@@ -334,6 +340,18 @@ def test_html_responses_carry_the_live_reload_script(server: ServeProcess) -> No
     assert status == 200 and body == b"" and int(headers["content-length"]) > 1000
     status, _, script = raw_get(server.origin, "/livereload.js")
     assert status == 200 and b"LiveReload" in script
+
+
+def test_hashed_assets_are_cached_and_everything_else_is_not(server: ServeProcess) -> None:
+    """A reload refetches the page, not its stylesheet: a content-hashed file under its own
+    name never changes. A stale hashed name (answered with the current file) is not cached."""
+    [css] = (server.root / "public" / "static").glob("style.*.css")
+    status, headers, _ = raw_get(server.origin, f"/news/static/{css.name}")
+    assert status == 200 and headers["cache-control"] == "public, max-age=31536000, immutable"
+    status, headers, body = raw_get(server.origin, "/news/static/style.ffffffff.css")
+    assert status == 200 and headers["cache-control"] == "no-store" and body == css.read_bytes()
+    for path in ("/news/", "/news/feed.xml", "/news/no/such/page/"):
+        assert raw_get(server.origin, path)[1]["cache-control"] == "no-store", path
 
 
 def test_folders_redirect_to_their_slash_and_feeds_are_served(server: ServeProcess) -> None:

@@ -74,6 +74,25 @@ def test_editing_an_article_updates_the_open_page(server: ServeProcess, page: An
     expect(page.locator("strong", has_text="bold")).to_have_count(1)
 
 
+def test_an_edit_reloads_only_the_pages_it_changed(server: ServeProcess, page: Any) -> None:
+    """The server names the changed pages (generator/reload.py): the edited article's tab
+    reloads, a tab on a page the edit did not touch keeps its document."""
+    from playwright.sync_api import expect
+
+    other = page.context.new_page()
+    other.goto(server.url + "search/")
+    other.evaluate("window.__marker = 'untouched'")
+    page.goto(article_url(server))
+    page.evaluate("window.__marker = 'before the edit'")
+    save_body(server.root / "content" / "articles" / f"{SLUG}.md",
+              "Edited for the targeted reload test: marker-edit-2.")
+    expect(page.locator("body")).to_contain_text("marker-edit-2", timeout=WAIT_MS)
+    assert page.evaluate("window.__marker") is None  # reloaded: a new document
+    time.sleep(0.5)  # any reload message for the other tab arrived with the article's
+    assert other.evaluate("window.__marker") == "untouched"
+    other.close()
+
+
 def test_a_new_seed_appears_on_the_front_page(server: ServeProcess, page: Any) -> None:
     from playwright.sync_api import expect
 
