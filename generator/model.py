@@ -7,7 +7,9 @@ time). Objects refer to each other by key (the document's source path), not by r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -140,3 +142,13 @@ class BuildStats:
     removed: int = 0
     changed: list[str] = field(default_factory=list)  # output paths written with new bytes
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def timed(stats: BuildStats, stage: str) -> Iterator[None]:
+    """Add the time the block takes to `stats.timings[stage]` (the -v summary)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        stats.timings[stage] = stats.timings.get(stage, 0.0) + time.perf_counter() - started
