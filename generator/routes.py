@@ -51,8 +51,11 @@ def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
                              config.paginate, urls, source=f"{kind} {group.slug}",
                              extra=(("slug", group.slug), ("name", group.name),
                                     ("count", len(group.keys))))
-    jobs.append(_job("/tags/", "tags", "tags.html", urls, depends=_all(site.tags)))
-    jobs.append(_job("/authors/", "authors", "authors.html", urls, depends=_all(site.authors)))
+    # These index pages show each group's name, link and count, not any article: those are
+    # their inputs (so a body edit never re-renders them).
+    jobs.append(_job("/tags/", "tags", "tags.html", urls, params=_counts("tags", site.tags)))
+    jobs.append(_job("/authors/", "authors", "authors.html", urls,
+                     params=_counts("authors", site.authors)))
     jobs += _archives(site, urls)
     jobs.append(_job("/404.html", "404", "404.html", urls))
     jobs.append(_job("/search/", "search", "search.html", urls, params=counts))
@@ -74,8 +77,8 @@ def _job(path: str, kind: str, template: str, urls: Urls, *, depends: Sequence[s
                      source=f"{kind} page")
 
 
-def _all(groups: Sequence[Taxonomy]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(key for group in groups for key in group.keys))
+def _counts(name: str, groups: Sequence[Taxonomy]) -> tuple[tuple[str, object], ...]:
+    return ((name, tuple((group.slug, group.name, len(group.keys)) for group in groups)),)
 
 
 def _listing(path: str, kind: str, template: str, keys: Sequence[str], per_page: int, urls: Urls,
@@ -93,12 +96,12 @@ def _listing(path: str, kind: str, template: str, keys: Sequence[str], per_page:
 
 
 def _archives(site: Site, urls: Urls) -> Iterator[RenderJob]:
-    yield _job("/archive/", "archive", "archive.html", urls, depends=site.articles)
-    # A year page also lists every year with its count: those are part of its inputs.
-    years = tuple((year.slug, len(year.keys)) for year in site.years)
+    # The archive and year pages list months and years with their counts, no article.
+    years, months = _counts("years", site.years), _counts("months", site.months)
+    yield _job("/archive/", "archive", "archive.html", urls, params=(*years, *months))
     for year in site.years:
         yield _job(f"/archive/{year.slug}/", "archive-year", "archive_year.html", urls,
-                   depends=year.keys, params=(("year", year.slug), ("years", years)))
+                   params=(("year", year.slug), *years, *months))
     for month in site.months:
         yield _job(f"/archive/{month.slug}/", "archive-month", "archive_month.html", urls,
                    depends=month.keys, params=(("month", month.slug),))
