@@ -226,10 +226,9 @@ class Builder(FastRebuilds):
                                               fingerprints.outputs, state, result.diagnostics)
             else:
                 written = self._write_all(config, renderer, jobs, extras, result.diagnostics)
-        counts = job_counts(jobs)
+        counts = job_counts(jobs, len(assets))
         self._count(result, written, counts)
         self.search_stale = False  # the normal build indexes search itself
-        stats.assets = len(assets)
         memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer, dependents_index(jobs),
                     {key: entry.doc.sha256 for key, entry in site.entries.items()}, counts,
                     _next_event(documents, site, now), options=self.options.key())
@@ -261,11 +260,11 @@ class Builder(FastRebuilds):
         self.store.close()
 
     def _count(self, result: BuildResult, written: WriteSummary,
-               counts: tuple[int, int, int, int]) -> None:
+               counts: tuple[int, int, int, int, int]) -> None:
         stats = result.stats
         result.rendered, (stats.written, stats.unchanged, changed), stats.removed = written
         stats.changed = sorted(changed)
-        stats.feeds, stats.pages, stats.other, _ = counts
+        stats.feeds, stats.pages, stats.other, _, stats.assets = counts
 
     def _load(self, config: SiteConfig, inputs: dict[str, tuple[int, int]],
               state: BuildState | None, result: BuildResult, hinted: set[str]) -> list[Document]:

@@ -30,17 +30,18 @@ class Memo:
     renderer: Any  # generator.render.Renderer (kept to reuse its compiled templates), or None
     dependents: Mapping[str, list[int]]  # document key -> indexes of jobs that show it
     shas: dict[str, str]  # document key -> source hash, for every entry of the site
-    counts: tuple[int, int, int, int]  # feeds, pages, other outputs, jobs (for the summary)
+    counts: tuple[int, int, int, int, int]  # feeds, pages, other outputs, jobs, assets
     next_event: datetime | None  # when time alone changes the site (see build._next_event)
     # A memo read from the cache has no renderer yet: (asset manifest, lead images) to make one.
     options: str = ""  # BuildOptions.key() of the build that made it
     renderer_inputs: tuple[dict[str, str], dict[str, Any]] | None = None
 
 
-def job_counts(jobs: Sequence[RenderJob]) -> tuple[int, int, int, int]:
+def job_counts(jobs: Sequence[RenderJob], assets: int) -> tuple[int, int, int, int, int]:
+    """What the build summary counts (a fast rebuild reports the whole site too)."""
     feeds = sum(1 for job in jobs if job.kind.startswith("feed-"))
     pages = sum(1 for job in jobs if job.template)
-    return feeds, pages, len(jobs) - pages - feeds, len(jobs)
+    return feeds, pages, len(jobs) - pages - feeds, len(jobs), assets
 
 
 def job_fingerprint(site_wide: str, template_hash: str, job: RenderJob,

@@ -27,6 +27,8 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS memo_dependents (key TEXT PRIMARY KEY, positions BLOB)",
 )
 _PICKLE = pickle.HIGHEST_PROTOCOL
+# Bump when the rows change shape (the model's own shape is in cache.CACHE_VERSION already).
+MEMO_FORMAT = b"2"
 
 
 def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
@@ -44,6 +46,7 @@ def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
         "counts": marshal.dumps(memo.counts),
         "next_event": pickle.dumps(memo.next_event, _PICKLE),
         "options": memo.options.encode(),
+        "format": MEMO_FORMAT,
     }
     for table in ("memo", "memo_entries", "memo_jobs", "memo_dependents"):
         db.execute(f"DELETE FROM {table}")
@@ -63,7 +66,7 @@ def load_memo(db: sqlite3.Connection, outputs: MutableMapping[str, str]) -> Memo
     renderer: the caller makes one from `memo.renderer_inputs`.
     """
     rows = {str(key): bytes(value) for key, value in db.execute("SELECT key, value FROM memo")}
-    if "skeleton" not in rows:
+    if "skeleton" not in rows or rows.get("format") != MEMO_FORMAT:
         return None
     skeleton: Site = pickle.loads(rows["skeleton"])
     site_wide, templates = pickle.loads(rows["templates"])

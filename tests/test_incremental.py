@@ -190,8 +190,8 @@ def test_cli_body_edit_takes_the_fast_path_from_the_cache(tmp_path: Path) -> Non
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
     # The summary still counts the whole site, as a full build would.
     full = Builder(root, BuildOptions(**{**_fields(OPTIONS), "cache": False})).build()
-    assert (result.stats.pages, result.stats.feeds, result.stats.other) == (
-        full.stats.pages, full.stats.feeds, full.stats.other)
+    assert (result.stats.pages, result.stats.feeds, result.stats.other, result.stats.assets) == (
+        full.stats.pages, full.stats.feeds, full.stats.other, full.stats.assets)
 
 
 def test_reverting_a_fast_edit_under_a_full_build_restores_the_page(tmp_path: Path) -> None:
