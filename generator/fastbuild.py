@@ -20,7 +20,7 @@ from .config import SiteConfig
 from .content import is_content_file
 from .errors import Diagnostic
 from .incremental import Memo, affected_jobs, job_fingerprint, modified_documents, patch_site
-from .model import Document, RenderJob, Site, timed
+from .model import Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter
 from .render import Renderer
 from .site import make_entry
@@ -121,14 +121,19 @@ class FastRebuilds:
             fresh: dict[str, str] = {}
             if self.announce is not None and first and len(first) < len(jobs):
                 # The edited pages first: their tabs reload while the listings render.
-                writer, _ = self._commit_in_place(config, renderer,
-                                                  _stale_jobs(memo, first, shas, fresh))
+                first = _stale_jobs(memo, first, shas, fresh)
+                before = _current_bytes(config.output_dir, first)
+                writer, _ = self._commit_in_place(config, renderer, first)
                 result.announced = list(writer.changed)
                 if result.announced:
                     self.announce(result.announced)
                 rest = [job for job in jobs if job.output not in own]
-                writer.add_counts(self._commit_in_place(
-                    config, renderer, _stale_jobs(memo, rest, shas, fresh))[0].counts())
+                try:
+                    writer.add_counts(self._commit_in_place(
+                        config, renderer, _stale_jobs(memo, rest, shas, fresh))[0].counts())
+                except BaseException:
+                    _put_back(config.output_dir, before)  # a failed build changes nothing
+                    raise
             else:
                 writer, _ = self._commit_in_place(config, renderer,
                                                   _stale_jobs(memo, jobs, shas, fresh))
@@ -190,6 +195,26 @@ def _stale_jobs(memo: Memo, jobs: Sequence[RenderJob], shas: dict[str, str],
             fresh[job.output] = new
             stale.append(job)
     return stale
+
+
+def _current_bytes(output_dir: Path, jobs: Sequence[RenderJob]) -> dict[str, bytes | None]:
+    before: dict[str, bytes | None] = {}
+    for job in jobs:
+        try:
+            before[job.output] = (output_dir / job.output).read_bytes()
+        except OSError:
+            before[job.output] = None
+    return before
+
+
+def _put_back(output_dir: Path, before: dict[str, bytes | None]) -> None:
+    """Restore the files of the first of a fast rebuild's two commits (the second failed)."""
+    writer = InPlaceWriter(output_dir)
+    for output, data in before.items():
+        if data is not None:
+            writer.write(Output(output, data))
+    writer.remove_later([output for output, data in before.items() if data is None])
+    writer.commit()
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from generator.build import Builder, BuildOptions
 from generator.cache import RACY_NS
+from generator.errors import GeneratorError
 
 NOW = datetime(2026, 7, 25, tzinfo=UTC)
 OPTIONS = BuildOptions(ingest=False, search=False, now=NOW, jobs=1)
@@ -330,3 +331,27 @@ def test_dev_server_builds_an_edit_watchdog_missed_on_the_next_full_scan(tmp_pat
     again = server.build(set())  # nothing left to do (files this fresh are re-read: racy)
     assert again.rendered == 0 and not again.stats.changed
     server.close()
+
+
+def test_a_fast_rebuild_failing_after_announcing_its_page_puts_that_page_back(
+        tmp_path: Path) -> None:
+    """The dev server writes (and announces) an edited article's page before the listings that
+    show it; if a listing then fails, that page is restored: a failed build changes nothing."""
+    root = make_site(tmp_path / "site", count=12)
+    card = root / "layouts" / "partials" / "card.html"
+    card.write_text(card.read_text(encoding="utf-8").replace(
+        '<article class="card', '{% if "BOOM" in item.summary %}{{ no_such_variable }}{% endif %}'
+        '<article class="card', 1), encoding="utf-8")
+    age(root)
+    server = Builder(root, OPTIONS, keep_memo=True)
+    server.build()
+    announced: list[list[str]] = []
+    server.announce = announced.append
+    before = snapshot(root / "public")
+    target = root / "content" / "articles" / "story-3.md"
+    target.write_text(target.read_text(encoding="utf-8").replace(
+        "summary: About story-3", "summary: About story-3 BOOM"), encoding="utf-8")
+    with pytest.raises(GeneratorError, match="no_such_variable"):
+        server.build({target})
+    assert any("story-3" in path for batch in announced for path in batch)  # it was written
+    assert snapshot(root / "public") == before  # and put back
