@@ -65,7 +65,7 @@ class FastRebuilds:
         self.store.warnings.clear()
         return memo
 
-    def _trust_hints(self, hinted: set[str]) -> tuple[dict[str, tuple[int, int]], str, int] | None:
+    def _trust_hints(self, hinted: set[str]) -> Scan | None:
         """The dev server's scan when watchdog named every changed file: the memo's listing
         with only those files stat'ed again (stat-ing 10,000 files costs 40 ms of a 100 ms
         rebuild). Only for Markdown files edited in place; anything else (a new or deleted
@@ -86,8 +86,7 @@ class FastRebuilds:
         # The signature of the whole input is unknown until that full scan: "" never matches.
         return inputs, "", memo.scanned_ns
 
-    def _rebuild_fast(self, config: SiteConfig, memo: Memo,
-                      scan: tuple[dict[str, tuple[int, int]], str, int],
+    def _rebuild_fast(self, config: SiteConfig, memo: Memo, scan: Scan,
                       hinted: set[str], now: datetime, result: BuildResult,
                       trusted_hints: bool = False) -> bool:
         """Re-render only the pages showing edited documents (see incremental.py), from the
