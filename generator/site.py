@@ -139,8 +139,9 @@ def _related(articles: list[Entry], limit: int) -> dict[str, tuple[str, ...]]:
         candidates.discard(index)
         # Each candidate's score is the number of tags it shares with this article, counting
         # also tags whose list the window cut short (an old article sharing a rare tag and a
-        # common one still shares two). Most candidates share one tag: only those sharing two or
-        # more (in two tags' sets) are scored one by one; the rest are taken newest first.
+        # common one still shares two). Set operations and Counter do the counting in C: most
+        # candidates share one tag, and only those sharing more (in two tags' sets) are sorted
+        # by score; the rest are taken newest first.
         sharing = [candidates.intersection(members[tag]) for tag in mine]
         several: set[int] = set()
         for first, second in itertools.combinations(sharing, 2):
