@@ -38,6 +38,7 @@ from .watch import VERIFY, Batch, ChangeQueue, Rebuilder, SourceWatcher, describ
 
 HASHED_NAME = re.compile(r"^(?P<stem>.+)\.[0-9a-f]{8}(?P<ext>\.[A-Za-z0-9]+)$")
 EXTRA_TYPES = {".avif": "image/avif", ".webp": "image/webp", ".woff2": "font/woff2"}
+RECENT_MESSAGES = 32  # reload messages kept for pages that connect late
 TEXT_TYPES = ("text/", "application/xml", "application/json", "application/feed+json",
               "application/javascript", "image/svg+xml")
 
@@ -167,6 +168,7 @@ class DevServer:
         # Bumped after every build that changed what a page shows. Starts at 1: livereload.js
         # leaves a falsy `snipver` out of its handshake.
         self.generation = 1
+        self._sent: list[tuple[int, str]] = []  # (generation it made, message): the recent ones
         self.problems: tuple[Problem, ...] = ()  # the last build's errors; () when it worked
         self._waiters: set[ReloadSocket] = set()
         self._loop = asyncio.new_event_loop()
@@ -307,13 +309,25 @@ class DevServer:
 
     def _broadcast(self, path: str) -> None:
         self.generation += 1
+        self._sent.append((self.generation, path))
+        del self._sent[:-RECENT_MESSAGES]
         for waiter in list(self._waiters):
             waiter.reload(path)
 
     def attach(self, waiter: ReloadSocket, generation: object) -> None:
+        """A page connects, telling which generation it was served at: it gets the messages it
+        missed meanwhile (a tab reloading for the edited article, announced early, must not
+        reload again for the listings announced after it), or a reload when they are gone."""
         self._waiters.add(waiter)
-        if generation != self.generation:
-            waiter.reload("*")  # the page was served before the latest build finished
+        served = int(generation) if isinstance(generation, int | str) and str(
+            generation).isdigit() else None
+        if served == self.generation:
+            return
+        missed = [path for number, path in self._sent if served is not None and number > served]
+        if served is None or not self._sent or self._sent[0][0] > served + 1:
+            missed = ["*"]  # older than what is kept: reload
+        for path in missed:
+            waiter.reload(path)
 
     def detach(self, waiter: ReloadSocket) -> None:
         self._waiters.discard(waiter)

@@ -418,6 +418,43 @@ def test_a_port_in_use_is_a_clear_error(project: Path) -> None:
     assert "--port 0" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_page_that_connects_late_gets_the_messages_it_missed(project: Path) -> None:
+    """Not a blanket reload: a tab that reloaded for the early announcement of its article must
+    not reload again when the listings are announced (they do not name it)."""
+    class Waiter:
+        def __init__(self) -> None:
+            self.paths: list[str] = []
+
+        def reload(self, path: str) -> None:
+            self.paths.append(path)
+
+    class Idle:
+        def build(self, changed: set[Path] | None = None) -> Any:
+            raise AssertionError("not started")
+
+    dev = DevServer(project, BuildOptions(), Console(-1), port=0, builder=Idle())
+    try:
+        start = dev.generation
+        dev._broadcast("page:/news/a/")
+        dev._broadcast("page:/news/b/\n/news/c/")
+
+        def received(served: object) -> list[str]:
+            waiter = Waiter()
+            dev.attach(waiter, served)  # type: ignore[arg-type]
+            dev.detach(waiter)  # type: ignore[arg-type]
+            return waiter.paths
+
+        assert received(start) == ["page:/news/a/", "page:/news/b/\n/news/c/"]
+        assert received(start + 1) == ["page:/news/b/\n/news/c/"]
+        assert received(start + 2) == [] and received(str(start + 2)) == []
+        assert received(None) == ["*"]  # no generation given: reload to be safe
+        for number in range(40):
+            dev._broadcast(f"page:/news/{number}/")
+        assert received(start) == ["*"]  # missed more than the server keeps
+    finally:
+        dev._loop.close()
+
+
 def test_an_unexpected_build_crash_is_shown_and_stopping_joins_every_thread(
         project: Path) -> None:
     class Crashing:
