@@ -29,8 +29,9 @@ from htmlutil import parse
 
 from generator.build import BuildOptions
 from generator.cli import Console
+from generator.devpages import current_asset, request_relative
 from generator.reload import inject, page_url, reload_message
-from generator.serve import DevServer, current_asset, request_relative
+from generator.serve import DevServer
 from generator.watch import ChangeQueue, Rebuilder, SourceWatcher, is_source
 
 T = TypeVar("T")
