@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def serve_under_prefix(public: Path, prefix: str, parent: Path) -> tuple[str, Any]:
-    """Serve `public` at http://127.0.0.1:PORT/<prefix>/ (like GitHub Pages); returns (url, server)."""
+@contextmanager
+def serve_under_prefix(public: Path, prefix: str, parent: Path) -> Iterator[str]:
+    """Serve `public` at http://127.0.0.1:PORT/<prefix>/ (like GitHub Pages) while the block
+    runs; yields that URL and stops the server afterwards."""
     parent.mkdir(parents=True, exist_ok=True)
     link = parent / prefix.strip("/")
     if not link.exists():
@@ -84,17 +87,18 @@ def serve_under_prefix(public: Path, prefix: str, parent: Path) -> tuple[str, An
     handler = functools.partial(_QuietHandler, directory=str(parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/{prefix.strip('/')}/", server
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{prefix.strip('/')}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")
 def site_url(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The session's built site over real HTTP under /news/."""
-    url, server = serve_under_prefix(built_site / "public", "news",
-                                     tmp_path_factory.mktemp("www"))
-    yield url
-    server.shutdown()
-    server.server_close()
+    with serve_under_prefix(built_site / "public", "news", tmp_path_factory.mktemp("www")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -31,10 +31,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """(public folder, URL) of the generated site served under /news/."""
     public = shared_corpus(tmp_path_factory) / "public"
-    url, server = serve_under_prefix(public, "news", tmp_path_factory.mktemp("www-a11y"))
-    yield public, url
-    server.shutdown()
-    server.server_close()
+    with serve_under_prefix(public, "news", tmp_path_factory.mktemp("www-a11y")) as url:
+        yield public, url
 
 
 def article_path(public: Path, slug: str) -> str:

@@ -62,10 +62,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def hostile_url(hostile: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url, server = serve_under_prefix(hostile / "public", "news", tmp_path_factory.mktemp("www"))
-    yield url
-    server.shutdown()
-    server.server_close()
+    with serve_under_prefix(hostile / "public", "news", tmp_path_factory.mktemp("www")) as url:
+        yield url
 
 
 def seed_page(public: Path) -> Path:

@@ -56,15 +56,11 @@ def lighthouse(built_site: Path,
     public = built_site / "public"
     www = tmp_path_factory.mktemp("www-lighthouse")
     (www / "robots.txt").symlink_to(public / "robots.txt")
-    url, server = serve_under_prefix(public, "news", www)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with serve_under_prefix(public, "news", www) as url:
         reports = {kind: run_lighthouse(url + path, ARTIFACTS / f"{kind}.json",
                                         tmp_path_factory.mktemp(f"chrome-{kind}"))
                    for kind, path in page_paths(public).items()}
-    finally:
-        server.shutdown()
-        server.server_close()
     yield reports
 
 

@@ -127,10 +127,8 @@ def news_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
     """The 25-article site built and served under /news/."""
     folder = tmp_path_factory.mktemp("links")
     public = build(write_project(folder / "site", corpus()))
-    url, server = serve_under_prefix(public, "news", folder / "www")
-    yield url, public
-    server.shutdown()
-    server.server_close()
+    with serve_under_prefix(public, "news", folder / "www") as url:
+        yield url, public
 
 
 def test_crawl_of_a_25_article_site_finds_no_broken_link(news_url: tuple[str, Path]) -> None:
@@ -162,12 +160,8 @@ def test_crawler_reports_a_broken_link(tmp_path: Path) -> None:
     (public / "index.html").write_text(
         '<!DOCTYPE html><title>x</title><a href="missing/">a</a><a href="/elsewhere/">b</a>'
         '<a href="#nowhere">c</a>', encoding="utf-8")
-    url, server = serve_under_prefix(public, "news", tmp_path / "www")
-    try:
+    with serve_under_prefix(public, "news", tmp_path / "www") as url:
         result = crawl(url)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert [b.split()[0] for b in result.broken] == ["404"]
     assert result.outside == ["/elsewhere/ (on " + url + ")"]
     assert result.missing_fragments() == [f"{url}#nowhere (linked from {url})"]

@@ -27,10 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     public = shared_corpus(tmp_path_factory) / "public"
-    url, server = serve_under_prefix(public, "news", tmp_path_factory.mktemp("www-shots"))
-    yield public, url
-    server.shutdown()
-    server.server_close()
+    with serve_under_prefix(public, "news", tmp_path_factory.mktemp("www-shots")) as url:
+        yield public, url
 
 
 def article_path(public: Path, pattern: str = "20*/*/*/index.html") -> str:

@@ -209,13 +209,11 @@ def test_without_javascript_the_search_page_points_elsewhere(browser: Any, site_
 def test_without_an_index_the_search_page_says_so(page: Any, tmp_path: Path) -> None:
     root = copy_project(tmp_path / "site")
     assert run_cli(root, "build", "--no-search").returncode == 0
-    url, server = serve_under_prefix(root / "public", "news", tmp_path / "www")
     try:
-        page.goto(url + "search/?q=Dunford")
-        page.wait_for_function(
-            "document.querySelector('#search-status').textContent.includes('not available')")
-        assert results(page) == []
+        with serve_under_prefix(root / "public", "news", tmp_path / "www") as url:
+            page.goto(url + "search/?q=Dunford")
+            page.wait_for_function(
+                "document.querySelector('#search-status').textContent.includes('not available')")
+            assert results(page) == []
     finally:
-        server.shutdown()
-        server.server_close()
         shutil.rmtree(tmp_path / "www", ignore_errors=True)
