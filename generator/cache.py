@@ -15,7 +15,7 @@ import pickle
 import sqlite3
 import stat as stat_module
 import sys
-from collections.abc import Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -228,7 +228,7 @@ class CacheStore:
         with self._failing("read", corrupt_too=True):
             db = self._connect()
             try:
-                return memostore.load_memo(db, StoredOutputs(db))
+                return memostore.load_memo(db, memostore.StoredOutputs(db))
             except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
                     ValueError, KeyError) as err:
                 self._discard(f"the build cache is unreadable ({err}); rebuilding it")
@@ -336,34 +336,6 @@ class CacheStore:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-class StoredOutputs(MutableMapping[str, str]):
-    """Output fingerprints read row by row (a fast rebuild needs a few dozen of 17,000)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-        self._changed: dict[str, str] = {}
-
-    def __getitem__(self, path: str) -> str:
-        if path in self._changed:
-            return self._changed[path]
-        row = self._db.execute("SELECT fingerprint FROM outputs WHERE path = ?", (path,)).fetchone()
-        if row is None:
-            raise KeyError(path)
-        return str(row[0])
-
-    def __setitem__(self, path: str, fingerprint: str) -> None:
-        self._changed[path] = fingerprint
-
-    def __delitem__(self, path: str) -> None:
-        raise TypeError("stored fingerprints are only replaced")
-
-    def __iter__(self) -> Iterator[str]:
-        return (str(path) for (path,) in self._db.execute("SELECT path FROM outputs"))
-
-    def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0])
 
 
 def _no_space(folder: Path) -> bool:

@@ -136,9 +136,8 @@ class FastRebuilds:
             else:
                 writer, _ = self._commit_in_place(config, renderer,
                                                   _stale_jobs(memo, jobs, shas, fresh))
-            todo = list(fresh)
             memo.fingerprints.outputs.update(fresh)
-        self._count(result, (len(todo), writer.counts(), 0), memo.counts)
+        self._count(result, (len(fresh), writer.counts(), 0), memo.counts)  # fresh: re-rendered
         self.store.put_html((doc.sha256, doc.html) for doc in documents)
         memo.inputs, memo.scanned_ns, memo.site, memo.shas = inputs, scanned_ns, site, shas
         search = self.options.search and config.search and bool(writer.changed)

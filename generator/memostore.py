@@ -16,6 +16,7 @@ import pickle
 import sqlite3
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from .incremental import Fingerprints, Memo
 from .model import Entry, RenderJob, Site
@@ -96,22 +97,34 @@ def update_memo(db: sqlite3.Connection, memo: Memo, changed: Sequence[str]) -> N
     db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)", rows.items())
 
 
+def _column(db: sqlite3.Connection, query: str, key: object) -> Any:
+    """The first column of the row `query` selects for `key`; KeyError when there is none."""
+    row = db.execute(query, (key,)).fetchone()
+    if row is None:
+        raise KeyError(key)
+    return row[0]
+
+
+def _keys(db: sqlite3.Connection, table: str, column: str = "key") -> Iterator[str]:
+    return (str(key) for (key,) in db.execute(f"SELECT {column} FROM {table}"))
+
+
+def _count(db: sqlite3.Connection, table: str) -> int:
+    return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
 class StoredEntries(Mapping[str, Entry]):
     """Site entries read (and unpickled) on first use; `updated` overlays edited ones."""
 
-    def __init__(self, db: sqlite3.Connection, overlay: dict[str, Entry] | None = None) -> None:
+    def __init__(self, db: sqlite3.Connection, read: dict[str, Entry] | None = None) -> None:
         self._db = db
-        self._cache: dict[str, Entry] = dict(overlay or {})
-        self._overlay = dict(overlay or {})
+        self._read: dict[str, Entry] = read or {}
 
     def __getitem__(self, key: str) -> Entry:
-        entry = self._cache.get(key)
+        entry = self._read.get(key)
         if entry is None:
-            row = self._db.execute("SELECT entry FROM memo_entries WHERE key = ?",
-                                   (key,)).fetchone()
-            if row is None:
-                raise KeyError(key)
-            entry = self._cache[key] = pickle.loads(row[0])
+            entry = self._read[key] = pickle.loads(
+                _column(self._db, "SELECT entry FROM memo_entries WHERE key = ?", key))
         return entry
 
     def __contains__(self, key: object) -> bool:
@@ -123,15 +136,13 @@ class StoredEntries(Mapping[str, Entry]):
 
     def __iter__(self) -> Iterator[str]:
         # Whole-site walks (a full build) never run on a stored memo; this is for completeness.
-        return (str(key) for (key,) in self._db.execute("SELECT key FROM memo_entries"))
+        return _keys(self._db, "memo_entries")
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM memo_entries").fetchone()[0])
+        return _count(self._db, "memo_entries")
 
     def updated(self, entries: dict[str, Entry]) -> StoredEntries:
-        merged = StoredEntries(self._db, {**self._overlay, **entries})
-        merged._cache = {**self._cache, **entries}
-        return merged
+        return StoredEntries(self._db, {**self._read, **entries})
 
 
 class StoredJobs(Sequence[RenderJob]):
@@ -139,16 +150,16 @@ class StoredJobs(Sequence[RenderJob]):
 
     def __init__(self, db: sqlite3.Connection, count: int) -> None:
         self._db, self._count = db, count
-        self._cache: dict[int, RenderJob] = {}
+        self._read: dict[int, RenderJob] = {}
 
     def __getitem__(self, position: int) -> RenderJob:  # type: ignore[override]
-        job = self._cache.get(position)
+        job = self._read.get(position)
         if job is None:
-            row = self._db.execute("SELECT job FROM memo_jobs WHERE position = ?",
-                                   (position,)).fetchone()
-            if row is None:
-                raise IndexError(position)
-            job = self._cache[position] = pickle.loads(row[0])
+            try:
+                blob = _column(self._db, "SELECT job FROM memo_jobs WHERE position = ?", position)
+            except KeyError:
+                raise IndexError(position) from None
+            job = self._read[position] = pickle.loads(blob)
         return job
 
     def __len__(self) -> int:
@@ -160,15 +171,37 @@ class StoredDependents(Mapping[str, list[int]]):
         self._db = db
 
     def __getitem__(self, key: str) -> list[int]:
-        row = self._db.execute("SELECT positions FROM memo_dependents WHERE key = ?",
-                               (key,)).fetchone()
-        if row is None:
-            raise KeyError(key)
-        positions: list[int] = marshal.loads(row[0])
+        positions: list[int] = marshal.loads(
+            _column(self._db, "SELECT positions FROM memo_dependents WHERE key = ?", key))
         return positions
 
     def __iter__(self) -> Iterator[str]:
-        return (str(key) for (key,) in self._db.execute("SELECT key FROM memo_dependents"))
+        return _keys(self._db, "memo_dependents")
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM memo_dependents").fetchone()[0])
+        return _count(self._db, "memo_dependents")
+
+
+class StoredOutputs(MutableMapping[str, str]):
+    """Output fingerprints read row by row (a fast rebuild needs a few dozen of 17,000)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._changed: dict[str, str] = {}
+
+    def __getitem__(self, path: str) -> str:
+        if path in self._changed:
+            return self._changed[path]
+        return str(_column(self._db, "SELECT fingerprint FROM outputs WHERE path = ?", path))
+
+    def __setitem__(self, path: str, fingerprint: str) -> None:
+        self._changed[path] = fingerprint
+
+    def __delitem__(self, path: str) -> None:
+        raise TypeError("stored fingerprints are only replaced")
+
+    def __iter__(self) -> Iterator[str]:
+        return _keys(self._db, "outputs", "path")
+
+    def __len__(self) -> int:
+        return _count(self._db, "outputs")
