@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from .assets import collect_assets
 from .cache import BuildState, CacheStore, input_stats, signature, trusted
 from .config import SiteConfig, load_config
-from .content import content_files
 from .errors import BuildFailed, Diagnostic, GeneratorError
 from .fastbuild import FastRebuilds, Unsaved
 from .incremental import (
@@ -33,14 +32,11 @@ from .incremental import (
 )
 from .model import BuildStats, Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter, Publisher, build_lock
-from .render import Renderer
-from .routes import plan
-from .site import index_site
-from .sitemap import NEWS_WINDOW
 from .workers import Progress, cpu_count, load_documents, render_pages
 
 if TYPE_CHECKING:
     from .ingest import IngestReport
+    from .render import Renderer
 
 # (pages rendered, (files written, files unchanged, changed paths), files removed)
 WriteSummary = tuple[int, tuple[int, int, list[str]], int]
@@ -203,6 +199,11 @@ class Builder(FastRebuilds):
         if any(d.severity == "error" for d in result.diagnostics):
             raise BuildFailed(tuple(result.diagnostics))
         with timed(stats, "index"):
+            # Imported here: Jinja, Markdown and YAML cost a no-change build 60 ms.
+            from .render import Renderer
+            from .routes import plan
+            from .site import index_site
+
             site = index_site(documents, config, now, drafts=self.options.drafts,
                               future=self.options.future)
             jobs = plan(site, config)
@@ -273,6 +274,8 @@ class Builder(FastRebuilds):
         scanned_ns = state.scanned_ns if state else 0
         documents: list[Document] = []
         to_load: list[Path] = []
+        from .content import content_files
+
         for path in content_files(self.root, inputs):
             key = path.relative_to(self.root).as_posix()
             entry = cached.get(key)
@@ -390,6 +393,8 @@ class Builder(FastRebuilds):
 def _next_event(documents: list[Document], site: Site, now: datetime) -> datetime | None:
     """When time alone changes the site: a future article falls due, or one leaves the news
     sitemap's two-day window."""
+    from .sitemap import NEWS_WINDOW
+
     moments = [doc.meta.date for doc in documents
                if doc.kind == "article" and doc.meta.date and doc.meta.date > now]
     moments += [site.entry(key).date + NEWS_WINDOW for key in site.articles

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import importlib.util
 import os
 import pickle
 import sqlite3
@@ -24,8 +25,16 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import CacheError, Diagnostic, SourceLocation
-from .markup import MARKDOWN_SETTINGS, render_markdown
-from .model import INGEST_VERSION, Document, Entry, FrontMatter, RenderJob, Site, Taxonomy
+from .model import (
+    INGEST_VERSION,
+    MARKDOWN_EXTENSIONS,
+    Document,
+    Entry,
+    FrontMatter,
+    RenderJob,
+    Site,
+    Taxonomy,
+)
 
 if TYPE_CHECKING:  # memostore and incremental import this module
     from .incremental import Memo
@@ -51,6 +60,25 @@ class BuildState:
 # be read back with the wrong shape.
 _MODEL_SHAPE = ",".join(f.name for cls in (Document, FrontMatter, Entry, Site, Taxonomy, RenderJob,
                                              BuildState) for f in fields(cls))
+
+
+def _markdown_version() -> str:
+    """Python-Markdown's version, read without importing the package: a no-change build
+    never renders Markdown, and importing it would cost that build 20 ms of its 120."""
+    try:
+        spec = importlib.util.find_spec("markdown")
+        assert spec is not None and spec.origin is not None
+        meta = Path(spec.origin).with_name("__meta__.py")
+        namespace: dict[str, object] = {}
+        exec(compile(meta.read_bytes(), str(meta), "exec"), namespace)
+        return str(namespace["__version__"])
+    except Exception:  # a layout we do not know: ask the package itself
+        import markdown
+
+        return markdown.__version__
+
+
+MARKDOWN_SETTINGS = f"markdown={_markdown_version()};extensions={','.join(MARKDOWN_EXTENSIONS)}"
 CACHE_VERSION = (f"newsgen={__version__};ingest={INGEST_VERSION};{MARKDOWN_SETTINGS};"
                  f"python={sys.version_info[:2]};"
                  f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
@@ -327,6 +355,8 @@ class CacheStore:
             root = self.path.parent.parent
             text = (root / doc.path).read_text("utf-8-sig")
             import frontmatter  # only here: rarely needed, and slow to import
+
+            from .markup import render_markdown
 
             html = render_markdown(frontmatter.loads(text).content)
             self.put_html([(doc.sha256, html)])

@@ -17,18 +17,16 @@ from typing import TYPE_CHECKING
 
 from .cache import BuildState, CacheStore
 from .config import SiteConfig
-from .content import is_content_file
 from .errors import Diagnostic
 from .incremental import Memo, affected_jobs, job_fingerprint, modified_documents, patch_site
 from .model import Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter
-from .render import Renderer
-from .site import make_entry
 from .urls import Urls
 from .workers import load_documents
 
 if TYPE_CHECKING:
     from .build import BuildOptions, BuildResult, WriteSummary
+    from .render import Renderer
 
 Scan = tuple[dict[str, tuple[int, int]], str, int]  # (input stats, signature, scanned_ns)
 
@@ -74,6 +72,8 @@ class FastRebuilds:
         memo = self.memo
         if memo is None or not self.keep_memo or not hinted:
             return None
+        from .content import is_content_file
+
         inputs = dict(memo.inputs)
         for key in hinted:
             if key not in inputs or not is_content_file(key):
@@ -107,6 +107,8 @@ class FastRebuilds:
         documents = [doc for doc in loaded if isinstance(doc, Document)]
         if len(documents) != len(loaded):
             return False  # the normal build reports the error with every other one
+        from .site import make_entry
+
         urls = Urls(config.base_url, config.permalink)
         site = patch_site(memo.site, documents, lambda doc: make_entry(doc, config, urls))
         if site is None:
@@ -164,6 +166,8 @@ class FastRebuilds:
 
     def _fast_renderer(self, config: SiteConfig, memo: Memo, site: Site,
                        now: datetime) -> Renderer:
+        from .render import Renderer
+
         if memo.renderer is not None:
             renderer: Renderer = memo.renderer.with_site(site, now)
             return renderer

@@ -10,22 +10,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import frontmatter
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .config import SiteConfig
-from .enrich import derive_tags, pick_section
 from .errors import Diagnostic, GeneratorError, SourceLocation
-from .markup import escape_paragraph
 from .model import INGEST_VERSION
-from .seed import Seed, parse_seed
 from .urls import slugify
+
+# The seed parser, YAML and Markdown are imported where a seed is actually (re)ingested: every
+# build runs ingest, and most find no seed changed.
+if TYPE_CHECKING:
+    from .seed import Seed
 
 CHECKSUM_LINE = re.compile(r"^ingest_checksum: .*\n", re.MULTILINE)
 SEED_ID = re.compile(r"^\d+_([0-9a-f]{16})$")
@@ -75,6 +73,8 @@ def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None) -> In
 
 
 def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport) -> None:
+    from .seed import parse_seed
+
     root = config.root
     articles = root / "content" / "articles"
     existing = _existing_articles(articles, root)
@@ -124,6 +124,11 @@ def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport)
 
 def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
                  config: SiteConfig) -> str:
+    import frontmatter
+
+    from .enrich import derive_tags, pick_section
+    from .markup import escape_paragraph
+
     metadata: dict[str, Any] = {
         "title": seed.headline,
         "slug": slug,
@@ -159,6 +164,9 @@ def is_hand_edited(text: str) -> bool:
 
 
 def _existing_articles(articles: Path, root: Path) -> dict[str, _Existing]:
+    import frontmatter
+    import yaml
+
     found: dict[str, _Existing] = {}
     for path in sorted(p for p in articles.glob("*.md") if p.is_file()):  # never a FIFO
         try:
@@ -207,6 +215,8 @@ def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: 
 
 def _git_added_dates(root: Path) -> dict[str, datetime]:
     """seed path -> date of the commit that first added it, from one `git log` call."""
+    import subprocess
+
     try:
         result = subprocess.run(
             # --relative: names relative to the project even inside a larger repository;

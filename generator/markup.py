@@ -19,8 +19,9 @@ from markdown.extensions import Extension
 from markdown.extensions.footnotes import FootnoteInlineProcessor
 from markdown.treeprocessors import InlineProcessor
 
-EXTENSIONS = ("extra", "sane_lists")
-MARKDOWN_SETTINGS = f"markdown={markdown.__version__};extensions={','.join(EXTENSIONS)}"
+from .model import MARKDOWN_EXTENSIONS
+
+EXTENSIONS = MARKDOWN_EXTENSIONS
 
 _md: markdown.Markdown | None = None
 

@@ -21,6 +21,8 @@ DocumentKind = Literal["article", "page"]
 # cache need not import the ingest stage). Bump when the seed parser, tag or section rules change
 # what ingest writes: articles made by an older version are regenerated (unless edited by hand).
 INGEST_VERSION = 1
+# The one Markdown configuration (markup.py), also part of the cache key.
+MARKDOWN_EXTENSIONS = ("extra", "sane_lists")
 
 
 @dataclass(frozen=True, slots=True)

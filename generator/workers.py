@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from .config import SiteConfig
-from .content import load_document
 from .errors import GeneratorError
 from .model import Document, RenderJob
 
@@ -100,6 +99,8 @@ def load_documents(paths: Sequence[Path], config: SiteConfig, jobs: int,
 
 
 def _load_one(path: Path, config: SiteConfig) -> Document | GeneratorError:
+    from .content import load_document  # YAML and Markdown: only a build that parses
+
     try:
         return load_document(path, config)
     except GeneratorError as err:

@@ -8,7 +8,10 @@ expected.txt ("path:line[:column]<TAB>message start", one error per line).
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FIXED_EPOCH, copy_project, run_cli
+from conftest import FIXED_EPOCH, age, copy_project, run_cli
 
 from generator import __version__
 
@@ -434,3 +437,28 @@ def test_rebuild_after_fixing_the_error(built: Path, tmp_path: Path) -> None:
     result = run_cli(root, "build")
     assert result.returncode == 0, result.stderr
     assert hashes(root / "public") == hashes(built / "public")
+
+
+# --- start-up cost ---------------------------------------------------------------------------
+
+# What a build that finds nothing changed must not import: Markdown, Jinja, YAML and the seed
+# parser cost it 60 ms of its ~130 (see the README's benchmark). A module-level import added to
+# the wrong module would put them back silently; timing is too noisy to catch it.
+HEAVY_MODULES = ("markdown", "jinja2", "yaml", "frontmatter", "generator.seed", "generator.render")
+
+
+def test_a_no_change_build_imports_no_renderer(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    shutil.copytree(built, root)
+    probe = ("import sys\nfrom generator.cli import main\ncode = main(['build', '--no-search'])\n"
+             f"print(code, *sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))\n")
+    age(root)
+    first = run_cli(root, "build", "--no-search")
+    assert first.returncode == 0, first.stderr
+    result = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True,
+                            text=True, timeout=120, check=False,
+                            env={**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH})
+    assert result.returncode == 0, result.stderr
+    *_, last = result.stdout.splitlines()
+    assert "up to date" in result.stdout, result.stdout
+    assert last == "0", f"a no-change build imported: {last.split()[1:]}"

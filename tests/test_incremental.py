@@ -7,21 +7,18 @@ taking the dev server's fast path is byte-identical to a clean build of the same
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import copy_project
+from conftest import age, copy_project
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator.build import Builder, BuildOptions
-from generator.cache import RACY_NS
 from generator.errors import GeneratorError
 
 NOW = datetime(2026, 7, 25, tzinfo=UTC)
@@ -47,16 +44,6 @@ def make_site(root: Path, count: int = 6) -> Path:
         write(root / "content" / "articles" / f"story-{i}.md",
               article(f"story-{i}", i * 3, tags=TAGS[i % 4: i % 4 + 2], section=SECTIONS[i % 4]))
     return root
-
-
-def age(root: Path) -> None:
-    """Date every source file 10 s back. Files saved within a second of a build's scan are
-    re-read as if edited (the racy-mtime rule in cache.py), which would keep every build of a
-    just-made test site off the fast path."""
-    past = time.time_ns() - 10 * RACY_NS
-    for path in [*root.rglob("*")]:
-        if path.is_file() and "public" not in path.parts and ".cache" not in path.parts:
-            os.utime(path, ns=(past, past))
 
 
 def write(path: Path, text: str) -> None:
@@ -243,10 +230,7 @@ def test_fast_path_refuses_a_memo_after_an_interrupted_build(tmp_path: Path) -> 
 def test_no_change_rebuild_renders_and_writes_nothing(tmp_path: Path) -> None:
     root = make_site(tmp_path / "site")
     Builder(root, OPTIONS).build()
-    past = time.time_ns() - 10 * RACY_NS  # make every file old enough to be trusted
-    for path in [*root.rglob("*")]:
-        if path.is_file() and "public" not in path.parts:
-            os.utime(path, ns=(past, past))
+    age(root)  # make every file old enough to be trusted
     Builder(root, OPTIONS).build()  # records the old mtimes
     before = {p: p.stat().st_mtime_ns for p in (root / "public").rglob("*") if p.is_file()}
     result = Builder(root, OPTIONS).build()
