@@ -27,8 +27,10 @@ from .fastbuild import FastRebuilds, Unsaved
 from .incremental import (
     Memo,
     dependents_index,
+    document_hashes,
     fingerprint_jobs,
     job_counts,
+    record_renders,
 )
 from .model import BuildStats, Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter, Publisher, build_lock
@@ -216,23 +218,29 @@ class Builder(FastRebuilds):
             manifest.update(lead_images.manifest())
             renderer = Renderer(site, config, manifest, now, self.store.body)
             renderer.contexts.use_images(lead_images.images)
+            shas, cards = document_hashes(site)
             fingerprints = fingerprint_jobs(
                 self.root / "layouts", (config.path.read_text("utf-8"), self.options.key(),
-                                        repr(sorted(manifest.items()))), renderer, jobs)
+                                        repr(sorted(manifest.items()))), renderer, jobs,
+                state.outputs if state else {}, (shas, cards))
         incremental = state is not None and bool(state.outputs) and config.output_dir.is_dir()
         extras = [*assets, *site_extras(config), *lead_images.outputs()]
         with timed(stats, "render+write"):
             if incremental and state is not None:
-                written = self._write_changed(config, renderer, jobs, extras,
-                                              fingerprints.outputs, state, result.diagnostics)
+                written, rendered = self._write_changed(config, renderer, jobs, extras,
+                                                        fingerprints.outputs, state,
+                                                        result.diagnostics)
             else:
-                written = self._write_all(config, renderer, jobs, extras, result.diagnostics)
+                written, rendered = self._write_all(config, renderer, jobs, extras,
+                                                    result.diagnostics), jobs
+            fingerprints.outputs.update(record_renders(fingerprints, rendered, renderer.deep,
+                                                       shas.__getitem__, cards.__getitem__))
         counts = job_counts(jobs, len(assets))
         self._count(result, written, counts)
         self.search_stale = False  # the normal build indexes search itself
         memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer, dependents_index(jobs),
-                    {key: entry.doc.sha256 for key, entry in site.entries.items()}, counts,
-                    _next_event(documents, site, now), options=self.options.key())
+                    shas, cards, counts, _next_event(documents, site, now),
+                    options=self.options.key())
         self._save(documents, scan, fingerprints.outputs, extras, memo, result)
         self.memo = memo if self.keep_memo else None
         return result
@@ -326,7 +334,9 @@ class Builder(FastRebuilds):
 
     def _write_changed(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
                        extras: list[Output], fingerprints: Mapping[str, str],
-                       state: BuildState, diagnostics: list[Diagnostic]) -> WriteSummary:
+                       state: BuildState, diagnostics: list[Diagnostic]
+                       ) -> tuple[WriteSummary, list[RenderJob]]:
+        """Render the jobs whose record changed; returns the summary and those jobs."""
         previous = state.outputs
         todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
         produced = set(fingerprints) | {output.path for output in extras}
@@ -334,7 +344,7 @@ class Builder(FastRebuilds):
         writer, removed = self._commit_in_place(config, renderer, todo, extras, stale)
         if self.options.search and config.search:  # issue 6 hook: re-index what is now live
             self._index_search(config, writer, diagnostics)
-        return len(todo), writer.counts(), removed
+        return (len(todo), writer.counts(), removed), todo
 
     def _index_search(self, config: SiteConfig, writer: InPlaceWriter,
                       diagnostics: list[Diagnostic]) -> None:

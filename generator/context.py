@@ -50,16 +50,27 @@ class ArticleView:
     image_credit: str
     dateline: str
     reading_minutes: int
-    word_count: int
-    body: Callable[[], str]  # fetched only when a template shows it (listings never do)
+    # ContextBuilder._read, for this document: its body ("html") or word count ("words").
+    # Through it the build learns which pages read a document in full (see
+    # incremental.job_fingerprint), and a body is fetched only when a page shows it.
+    read: Callable[[str], Any]
     extra: dict[str, Any] = field(default_factory=dict)
     # The lead image's responsive variants (srcset, width/height) when `image` is set.
     picture: ResponsiveImage | None = None
 
+    def body(self) -> str:
+        result: str = self.read("html")
+        return result
+
     @property
     def html(self) -> Markup:
         """The rendered body, safe to output unescaped."""
-        return Markup(self.body())
+        return Markup(self.read("html"))
+
+    @property
+    def word_count(self) -> int:
+        result: int = self.read("words")
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +120,11 @@ class ContextBuilder:
         self._images: Mapping[str, ResponsiveImage] = {}
         self._asset_url = asset_url
         self.site_view = self._site_view()
+        self.read_in_full: set[str] = set()  # keys whose body or word count a render used
+
+    def _read(self, entry: Entry, what: str) -> Any:
+        self.read_in_full.add(entry.doc.key)
+        return self._html_of(entry.doc) if what == "html" else entry.doc.word_count
 
     def _site_view(self) -> dict[str, Any]:
         config, urls = self.config, self.urls
@@ -163,8 +179,8 @@ class ContextBuilder:
             image=picture.src if picture else "", picture=picture,
             image_alt=meta.image_alt, image_caption=meta.image_caption,
             image_credit=meta.image_credit, dateline=meta.dateline,
-            reading_minutes=entry.doc.reading_minutes, word_count=entry.doc.word_count,
-            body=functools.partial(self._html_of, entry.doc), extra=dict(meta.extra),
+            reading_minutes=entry.doc.reading_minutes,
+            read=functools.partial(self._read, entry), extra=dict(meta.extra),
         )
 
     def context(self, job: RenderJob) -> dict[str, Any]:

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING
 from .cache import BuildState, CacheStore
 from .config import SiteConfig
 from .errors import Diagnostic
-from .incremental import Memo, affected_jobs, job_fingerprint, modified_documents, patch_site
+from .incremental import (
+    Memo,
+    affected_jobs,
+    card_hash,
+    job_fingerprint,
+    modified_documents,
+    patch_site,
+    record_renders,
+    recorded_deep,
+)
 from .model import Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter
 from .urls import Urls
@@ -116,13 +125,14 @@ class FastRebuilds:
         with timed(result.stats, "render+write"):
             renderer = self._fast_renderer(config, memo, site, now)
             shas = {**memo.shas, **{doc.key: doc.sha256 for doc in documents}}
-            jobs = [memo.jobs[position] for position in affected_jobs(memo, keys)]
+            cards = {**memo.cards, **{doc.key: card_hash(doc) for doc in documents}}
+            hashes = (shas.__getitem__, cards.__getitem__)
+            jobs = _stale_jobs(memo, [memo.jobs[position]
+                                      for position in affected_jobs(memo, keys)], *hashes)
             own = {site.entries[key].output for key in keys}
             first = [job for job in jobs if job.output in own]
-            fresh: dict[str, str] = {}
             if self.announce is not None and first and len(first) < len(jobs):
                 # The edited pages first: their tabs reload while the listings render.
-                first = _stale_jobs(memo, first, shas, fresh)
                 before = _current_bytes(config.output_dir, first)
                 writer, _ = self._commit_in_place(config, renderer, first)
                 result.announced = list(writer.changed)
@@ -130,18 +140,18 @@ class FastRebuilds:
                     self.announce(result.announced)
                 rest = [job for job in jobs if job.output not in own]
                 try:
-                    writer.add_counts(self._commit_in_place(
-                        config, renderer, _stale_jobs(memo, rest, shas, fresh))[0].counts())
+                    writer.add_counts(self._commit_in_place(config, renderer, rest)[0].counts())
                 except BaseException:
                     _put_back(config.output_dir, before)  # a failed build changes nothing
                     raise
             else:
-                writer, _ = self._commit_in_place(config, renderer,
-                                                  _stale_jobs(memo, jobs, shas, fresh))
+                writer, _ = self._commit_in_place(config, renderer, jobs)
+            fresh = record_renders(memo.fingerprints, jobs, renderer.deep, *hashes)
             memo.fingerprints.outputs.update(fresh)
         self._count(result, (len(fresh), writer.counts(), 0), memo.counts)  # fresh: re-rendered
         self.store.put_html((doc.sha256, doc.html) for doc in documents)
-        memo.inputs, memo.scanned_ns, memo.site, memo.shas = inputs, scanned_ns, site, shas
+        memo.inputs, memo.scanned_ns, memo.site = inputs, scanned_ns, site
+        memo.shas, memo.cards = shas, cards
         search = self.options.search and config.search and bool(writer.changed)
         seeds = dict(result.ingest.records) if result.ingest else None
         if self.keep_memo:  # the dev server: saved by close(), not on every save
@@ -186,15 +196,16 @@ class FastRebuilds:
             self._dirty, self._unsaved = False, Unsaved()
 
 
-def _stale_jobs(memo: Memo, jobs: Sequence[RenderJob], shas: dict[str, str],
-                fresh: dict[str, str]) -> list[RenderJob]:
-    """The jobs whose fingerprint changed; their new fingerprints go into `fresh`."""
+def _stale_jobs(memo: Memo, jobs: Sequence[RenderJob], shas: Callable[[str], str],
+                cards: Callable[[str], str]) -> list[RenderJob]:
+    """The jobs whose record changed (with the deep reads their last render made)."""
+    prints = memo.fingerprints
     stale = []
     for job in jobs:
-        new = job_fingerprint(memo.fingerprints.site_wide,
-                              memo.fingerprints.templates[job.template], job, shas.__getitem__)
-        if memo.fingerprints.outputs.get(job.output) != new:
-            fresh[job.output] = new
+        old = prints.outputs.get(job.output)
+        new = job_fingerprint(prints.site_wide, prints.templates[job.template], job, shas,
+                              cards, recorded_deep(old))
+        if old != new:
             stale.append(job)
     return stale
 

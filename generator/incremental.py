@@ -10,7 +10,7 @@ or removed, a template, site.toml) returns None and the caller runs the normal b
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ class Memo:
     renderer: Any  # generator.render.Renderer (kept to reuse its compiled templates), or None
     dependents: Mapping[str, list[int]]  # document key -> indexes of jobs that show it
     shas: dict[str, str]  # document key -> source hash, for every entry of the site
+    cards: dict[str, str]  # document key -> card_hash, for every entry of the site
     counts: tuple[int, int, int, int, int]  # feeds, pages, other outputs, jobs, assets
     next_event: datetime | None  # when time alone changes the site (see build._next_event)
     # A memo read from the cache has no renderer yet: (asset manifest, lead images) to make one.
@@ -44,11 +45,36 @@ def job_counts(jobs: Sequence[RenderJob], assets: int) -> tuple[int, int, int, i
     return feeds, pages, len(jobs) - pages - feeds, len(jobs), assets
 
 
+def card_hash(doc: Document) -> str:
+    """A hash of what a page may show of a document it does not read in full: everything but
+    the body and its word count (title, standfirst, dates, byline, image, reading time...)."""
+    return fingerprint("card", repr(doc.meta), doc.kind, doc.slug, str(doc.reading_minutes))
+
+
 def job_fingerprint(site_wide: str, template_hash: str, job: RenderJob,
-                    shas: Callable[[str], str]) -> str:
-    """A hash of everything a page is made from: equal fingerprints mean equal bytes."""
-    return fingerprint(site_wide, template_hash, repr(job.params), job.url, job.kind,
-                       *(shas(key) for key in job.depends_on))
+                    shas: Callable[[str], str], cards: Callable[[str], str],
+                    deep: int | None) -> str:
+    """A record of everything a page is made from, "hash/mask": equal records, equal bytes.
+
+    `deep` says which of the documents the page shows it read in full at its last render: bit
+    i for `job.depends_on[i]`, set when a template used that document's body or word count
+    (the Renderer records this). Those count by source hash, the others by `card_hash`, so
+    editing a story's text re-renders its own page and feeds, not every listing showing its
+    headline. None (never rendered) counts every document in full. If a render reads more,
+    the record it leaves says so, and the next edit of those documents re-renders the page.
+    """
+    parts = [f"{key}\0{shas(key) if deep is None or deep >> i & 1 else cards(key)}"
+             for i, key in enumerate(job.depends_on)]
+    digest = fingerprint(site_wide, template_hash, repr(job.params), job.url, job.kind, *parts)
+    return f"{digest}/{'*' if deep is None else format(deep, 'x')}"
+
+
+def recorded_deep(record: str | None) -> int | None:
+    """The `deep` mask of a record job_fingerprint made; None for none (or a file's hash)."""
+    if not record or "/" not in record:
+        return None
+    mask = record.rpartition("/")[2]
+    return None if mask == "*" else int(mask, 16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +85,10 @@ class Fingerprints:
 
 
 def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: Any,
-                     jobs: Sequence[RenderJob]) -> Fingerprints:
+                     jobs: Sequence[RenderJob], previous: Mapping[str, str],
+                     hashes: tuple[dict[str, str], dict[str, str]]) -> Fingerprints:
+    """Every job's record, with the deep reads `previous` (the last build's records) noted:
+    a job whose record is unchanged need not be rendered again."""
     site_wide = fingerprint(CACHE_VERSION, *site_wide_parts, repr(renderer.contexts.site_view))
     templates: dict[str, str] = {"": ""}
     sources: dict[str, str] = {}
@@ -70,10 +99,29 @@ def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: An
                 path = layouts / used
                 sources[used] = path.read_text("utf-8") if path.is_file() else ""
         templates[name] = fingerprint(*(f"{used}\0{sources[used]}" for used in closure))
-    shas = {key: entry.doc.sha256 for key, entry in renderer.site.entries.items()}
-    outputs = {job.output: job_fingerprint(site_wide, templates[job.template], job, shas.__getitem__)
+    shas, cards = hashes  # document_hashes(renderer.site)
+    outputs = {job.output: job_fingerprint(site_wide, templates[job.template], job,
+                                           shas.__getitem__, cards.__getitem__,
+                                           recorded_deep(previous.get(job.output)))
                for job in jobs}
     return Fingerprints(site_wide, templates, outputs)
+
+
+def document_hashes(site: Site) -> tuple[dict[str, str], dict[str, str]]:
+    """(source hash, card hash) of every document of the site, by key."""
+    entries = site.entries.items()
+    return ({key: entry.doc.sha256 for key, entry in entries},
+            {key: card_hash(entry.doc) for key, entry in entries})
+
+
+def record_renders(fingerprints: Fingerprints, jobs: Iterable[RenderJob], deep: Mapping[str, int],
+                   shas: Callable[[str], str], cards: Callable[[str], str]) -> dict[str, str]:
+    """The records of jobs just rendered, with the deep reads their render made (`deep`, by
+    output), for the caller to store once the pages are committed."""
+    return {job.output: job_fingerprint(fingerprints.site_wide,
+                                        fingerprints.templates[job.template], job, shas, cards,
+                                        deep.get(job.output))
+            for job in jobs}
 
 
 def dependents_index(jobs: Sequence[RenderJob]) -> dict[str, list[int]]:

@@ -29,7 +29,7 @@ SCHEMA = (
 )
 _PICKLE = pickle.HIGHEST_PROTOCOL
 # Bump when the rows change shape (the model's own shape is in cache.CACHE_VERSION already).
-MEMO_FORMAT = b"2"
+MEMO_FORMAT = b"3"
 
 
 def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
@@ -41,6 +41,7 @@ def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
         "scanned_ns": str(memo.scanned_ns).encode(),
         "skeleton": pickle.dumps(skeleton, _PICKLE),
         "shas": marshal.dumps(dict(memo.shas)),
+        "cards": marshal.dumps(dict(memo.cards)),
         "templates": pickle.dumps((memo.fingerprints.site_wide, memo.fingerprints.templates),
                                   _PICKLE),
         "renderer": pickle.dumps((renderer.manifest, dict(renderer.contexts._images)), _PICKLE),
@@ -80,6 +81,7 @@ def load_memo(db: sqlite3.Connection, outputs: MutableMapping[str, str]) -> Memo
         renderer=None,
         dependents=StoredDependents(db),
         shas=marshal.loads(rows["shas"]),
+        cards=marshal.loads(rows["cards"]),
         counts=marshal.loads(rows["counts"]),
         next_event=pickle.loads(rows["next_event"]),
         options=rows["options"].decode(),
@@ -93,7 +95,7 @@ def update_memo(db: sqlite3.Connection, memo: Memo, changed: Sequence[str]) -> N
     db.executemany("INSERT OR REPLACE INTO memo_entries VALUES (?, ?)",
                    ((key, pickle.dumps(memo.site.entries[key], _PICKLE)) for key in changed))
     rows = {"inputs": marshal.dumps(memo.inputs), "scanned_ns": str(memo.scanned_ns).encode(),
-            "shas": marshal.dumps(dict(memo.shas))}
+            "shas": marshal.dumps(dict(memo.shas)), "cards": marshal.dumps(dict(memo.cards))}
     db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)", rows.items())
 
 

@@ -35,6 +35,9 @@ class Renderer:
         }, config.root / CACHE_DIR / "jinja")
         self.graph = TemplateGraph(self.env)
         self.contexts = ContextBuilder(site, config, self.asset_url, html_of)
+        # Output path -> which documents of job.depends_on the render read in full (a bit
+        # mask, see incremental.job_fingerprint), for the jobs this renderer rendered.
+        self.deep: dict[str, int] = {}
 
     def with_site(self, site: Site, now: datetime) -> Renderer:
         """A renderer for a patched site that reuses this one's compiled templates."""
@@ -43,6 +46,7 @@ class Renderer:
         clone.site, clone.now = site, now
         clone.contexts = ContextBuilder(site, self.config, self.asset_url, self.contexts._html_of)
         clone.contexts.use_images(self.contexts._images)
+        clone.deep = {}
         return clone
 
     def after_fork(self) -> None:
@@ -60,11 +64,15 @@ class Renderer:
         return self.urls.rel(target)
 
     def render(self, job: RenderJob) -> Output:
+        read = self.contexts.read_in_full
+        read.clear()
         if job.template:
             context = self.contexts.context(job)
-            html = render_template(self.env, job.template, context, self.layouts)
-            return Output(job.output, html.encode("utf-8"))
-        return Output(job.output, self._render_data(job))
+            data = render_template(self.env, job.template, context, self.layouts).encode("utf-8")
+        else:
+            data = self._render_data(job)
+        self.deep[job.output] = sum(1 << i for i, key in enumerate(job.depends_on) if key in read)
+        return Output(job.output, data)
 
     def templates_used(self, template: str) -> set[str]:
         return self.graph.closure(template)

@@ -150,7 +150,9 @@ def render_pages(renderer: Any, writer: Any, jobs: Sequence[RenderJob], workers:
                     claimed.value = len(ranges)  # the workers stop after their current range
                 raise
             for helper in helpers:
-                writer.add_counts(helper.result())
+                counts, deep = helper.result()
+                writer.add_counts(counts)
+                renderer.deep.update(deep)
         if progress:
             progress("render", len(jobs), len(jobs))
     finally:
@@ -172,13 +174,15 @@ def _claim_ranges(renderer: Any, writer: Any, jobs: Sequence[RenderJob],
         yield ranges[index][1]
 
 
-def _render_share() -> tuple[int, int, list[str]]:
-    """A worker's part of render_pages: its writer's counts (the parent merges them)."""
+def _render_share() -> tuple[tuple[int, int, list[str]], dict[str, int]]:
+    """A worker's part of render_pages: its writer's counts and its renders' deep reads
+    (the parent merges them)."""
     shared = _inherited
     renderer, writer = shared["renderer"], shared["writer"]
     writer.written, writer.unchanged, writer.changed = 0, 0, []
     renderer.after_fork()
+    renderer.deep = {}  # the parent's, inherited: report only this worker's renders
     for _ in _claim_ranges(renderer, writer, shared["jobs"], shared["ranges"], shared["next"]):
         pass
     counts: tuple[int, int, list[str]] = writer.counts()
-    return counts
+    return counts, renderer.deep

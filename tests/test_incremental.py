@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from generator.build import Builder, BuildOptions
 from generator.errors import GeneratorError
+from generator.routes import FEED_FILES
 
 NOW = datetime(2026, 7, 25, tzinfo=UTC)
 OPTIONS = BuildOptions(ingest=False, search=False, now=NOW, jobs=1)
@@ -69,7 +70,7 @@ def _fields(options: BuildOptions) -> dict[str, object]:
 
 # One edit: (operation, which article, a small integer parameter).
 OPERATIONS = ("body", "title", "tags", "date", "section", "add", "delete", "draft",
-              "template", "css", "config", "same-size")
+              "template", "css", "config", "same-size", "card-reads-body")
 edits = st.lists(st.tuples(st.sampled_from(OPERATIONS), st.integers(0, 9), st.integers(0, 99)),
                  min_size=1, max_size=6)
 
@@ -107,6 +108,17 @@ def apply(root: Path, operation: str, which: int, value: int) -> Path:
         # Inside the card macro, so the edit shows on every listing page.
         write(card, card.read_text(encoding="utf-8").replace(
             "</article>", f"<!-- edit {value} --></article>", 1))
+        return card
+    elif operation == "card-reads-body":
+        # Listings start to read some bodies: the pages must follow those bodies' edits from
+        # then on (incremental.job_fingerprint). First only for cards whose title was edited
+        # (what a page reads depends on the data), then for every card.
+        card = root / "layouts" / "partials" / "card.html"
+        text = card.read_text(encoding="utf-8")
+        shown = ("{% if item.title.startswith('Edited') %}<span>{{ item.word_count }} words"
+                 "</span>{% endif %}" if "words</span>" not in text
+                 else "<!-- {{ item.html | length }} characters -->")
+        write(card, text.replace("</article>", f"{shown}</article>", 1))
         return card
     elif operation == "css":
         css = root / "layouts" / "static" / "style.css"
@@ -339,3 +351,46 @@ def test_a_fast_rebuild_failing_after_announcing_its_page_puts_that_page_back(
         server.build({target})
     assert any("story-3" in path for batch in announced for path in batch)  # it was written
     assert snapshot(root / "public") == before  # and put back
+
+
+def test_a_body_edit_leaves_pages_that_show_only_its_headline(tmp_path: Path) -> None:
+    """Listings show an article's card (headline, standfirst, byline, reading time), not its
+    text: editing the text re-renders the article's page and the feeds that carry it."""
+    root = make_site(tmp_path / "site", count=12)
+    age(root)
+    Builder(root, OPTIONS).build()
+    front = root / "public" / "index.html"
+    stamp = front.stat().st_mtime_ns
+    body_edit(root, "\nOne more sentence.\n", name="story-0")  # the newest: on every listing
+    result = Builder(root, OPTIONS).build()
+    assert result.fast
+    assert result.rendered == 1 + 2 * len(FEED_FILES)  # its page, the site's and section's feeds
+    assert all("story-0" in path or path.endswith(("feed.xml", "atom.xml", "feed.json"))
+               for path in result.stats.changed), result.stats.changed
+    assert front.stat().st_mtime_ns == stamp
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+@pytest.mark.parametrize("dev_server", [False, True])
+def test_a_listing_that_shows_word_counts_follows_body_edits(tmp_path: Path,
+                                                             dev_server: bool) -> None:
+    """A template may read what a card does not usually show (here the word count): the
+    render notes it, and the page then follows that article's body."""
+    root = make_site(tmp_path / "site", count=12)
+    card = root / "layouts" / "partials" / "card.html"
+    card.write_text(card.read_text(encoding="utf-8").replace(
+        "</article>", "<span class=\"words\">{{ item.word_count }} words</span></article>", 1),
+        encoding="utf-8")
+    age(root)
+    builder = Builder(root, OPTIONS, keep_memo=dev_server)
+    builder.build()
+    listing = root / "public" / "authors" / "ann-reporter" / "index.html"  # cards, story-0 first
+    before = listing.read_text(encoding="utf-8")
+    touched = body_edit(root, "\nSeven more words are in this line.\n", name="story-0")
+    result = (builder if dev_server else Builder(root, OPTIONS)).build(
+        {touched} if dev_server else None)
+    assert result.fast
+    after = listing.read_text(encoding="utf-8")
+    assert "authors/ann-reporter/index.html" in result.stats.changed and after != before
+    builder.close()
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
