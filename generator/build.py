@@ -200,6 +200,7 @@ class Builder(FastRebuilds):
             documents = self._load(config, inputs, state, result, hinted)
         if any(d.severity == "error" for d in result.diagnostics):
             raise BuildFailed(tuple(result.diagnostics))
+        incremental = state is not None and bool(state.outputs) and config.output_dir.is_dir()
         with timed(stats, "index"):
             # Imported here: Jinja, Markdown and YAML cost a no-change build 60 ms.
             from .render import Renderer
@@ -222,8 +223,7 @@ class Builder(FastRebuilds):
             fingerprints = fingerprint_jobs(
                 self.root / "layouts", (config.path.read_text("utf-8"), self.options.key(),
                                         repr(sorted(manifest.items()))), renderer, jobs,
-                state.outputs if state else {}, (shas, cards))
-        incremental = state is not None and bool(state.outputs) and config.output_dir.is_dir()
+                state.outputs if incremental and state else {}, (shas, cards))
         extras = [*assets, *site_extras(config), *lead_images.outputs()]
         with timed(stats, "render+write"):
             if incremental and state is not None:

@@ -88,7 +88,8 @@ def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: An
                      jobs: Sequence[RenderJob], previous: Mapping[str, str],
                      hashes: tuple[dict[str, str], dict[str, str]]) -> Fingerprints:
     """Every job's record, with the deep reads `previous` (the last build's records) noted:
-    a job whose record is unchanged need not be rendered again."""
+    a job whose record is unchanged need not be rendered again. With no previous records
+    (every job renders), none is computed here: record_renders makes them after rendering."""
     site_wide = fingerprint(CACHE_VERSION, *site_wide_parts, repr(renderer.contexts.site_view))
     templates: dict[str, str] = {"": ""}
     sources: dict[str, str] = {}
@@ -103,7 +104,7 @@ def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: An
     outputs = {job.output: job_fingerprint(site_wide, templates[job.template], job,
                                            shas.__getitem__, cards.__getitem__,
                                            recorded_deep(previous.get(job.output)))
-               for job in jobs}
+               for job in jobs} if previous else {}
     return Fingerprints(site_wide, templates, outputs)
 
 
