@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -107,7 +108,10 @@ class Server:
                 if (m := re.match(r"rebuilt in (\d+) ms: .*articles/", line))]
 
     def stop(self) -> None:
-        self.process.send_signal(2)  # Ctrl-C
+        # SIGTERM, which the server treats like Ctrl-C: a SIGINT would be ignored when this
+        # script runs in the background (the shell starts background jobs with SIGINT ignored,
+        # and the server inherits that).
+        self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=120)
 
 
