@@ -9,6 +9,7 @@ import functools
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +27,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # A fixed reference time keeps the news sitemap and future filter stable across test runs.
 FIXED_EPOCH = "1795651200"  # 2026-11-26T00:00Z: the day after the sample article
+
+# A test run started in the background (`nohup make test &`) inherits SIGINT ignored, and so
+# would every dev server the tests start: Ctrl-C tests could then never stop one. A Python
+# handler here is reset to the default in each child at exec, where Python turns it into
+# KeyboardInterrupt as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def copy_project(target: Path, *, seeds: bool = True, content: bool = True) -> Path:
