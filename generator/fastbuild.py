@@ -22,7 +22,6 @@ from .incremental import (
     Memo,
     affected_jobs,
     card_hash,
-    job_fingerprint,
     modified_documents,
     patch_site,
     record_renders,
@@ -203,9 +202,7 @@ def _stale_jobs(memo: Memo, jobs: Sequence[RenderJob], shas: Callable[[str], str
     stale = []
     for job in jobs:
         old = prints.outputs.get(job.output)
-        new = job_fingerprint(prints.site_wide, prints.templates[job.template], job, shas,
-                              cards, recorded_deep(old))
-        if old != new:
+        if old != prints.record(job, shas, cards, recorded_deep(old)):
             stale.append(job)
     return stale
 

@@ -83,6 +83,12 @@ class Fingerprints:
     templates: dict[str, str]  # template name -> hash of it and everything it includes
     outputs: MutableMapping[str, str]  # output path -> job fingerprint
 
+    def record(self, job: RenderJob, shas: Callable[[str], str], cards: Callable[[str], str],
+               deep: int | None) -> str:
+        """`job_fingerprint` with this build's site-wide and template hashes."""
+        return job_fingerprint(self.site_wide, self.templates[job.template], job, shas, cards,
+                               deep)
+
 
 def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: Any,
                      jobs: Sequence[RenderJob], previous: Mapping[str, str],
@@ -101,11 +107,12 @@ def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: An
                 sources[used] = path.read_text("utf-8") if path.is_file() else ""
         templates[name] = fingerprint(*(f"{used}\0{sources[used]}" for used in closure))
     shas, cards = hashes  # document_hashes(renderer.site)
-    outputs = {job.output: job_fingerprint(site_wide, templates[job.template], job,
-                                           shas.__getitem__, cards.__getitem__,
-                                           recorded_deep(previous.get(job.output)))
-               for job in jobs} if previous else {}
-    return Fingerprints(site_wide, templates, outputs)
+    prints = Fingerprints(site_wide, templates, {})
+    if previous:
+        prints.outputs.update({job.output: prints.record(job, shas.__getitem__, cards.__getitem__,
+                                                         recorded_deep(previous.get(job.output)))
+                               for job in jobs})
+    return prints
 
 
 def document_hashes(site: Site) -> tuple[dict[str, str], dict[str, str]]:
@@ -119,9 +126,7 @@ def record_renders(fingerprints: Fingerprints, jobs: Iterable[RenderJob], deep: 
                    shas: Callable[[str], str], cards: Callable[[str], str]) -> dict[str, str]:
     """The records of jobs just rendered, with the deep reads their render made (`deep`, by
     output), for the caller to store once the pages are committed."""
-    return {job.output: job_fingerprint(fingerprints.site_wide,
-                                        fingerprints.templates[job.template], job, shas, cards,
-                                        deep.get(job.output))
+    return {job.output: fingerprints.record(job, shas, cards, deep.get(job.output))
             for job in jobs}
 
 
