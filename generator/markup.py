@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 import markdown
-from markdown import inlinepatterns
-from markdown.extensions import Extension
+from markdown import blockprocessors, inlinepatterns
+from markdown.extensions import Extension, abbr, def_list, fenced_code, footnotes, md_in_html, tables
 from markdown.extensions.footnotes import FootnoteInlineProcessor
 from markdown.treeprocessors import InlineProcessor
 
@@ -55,8 +55,8 @@ def new_markdown(*, skip_idle_patterns: bool = True) -> markdown.Markdown:
     extensions named as a user would (tests compare the two)."""
     if not skip_idle_patterns:
         return markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
-    return markdown.Markdown(extensions=[*_extension_instances(), _SkipIdlePatterns()],
-                             output_format="html")
+    return _gate_processors(markdown.Markdown(
+        extensions=[*_extension_instances(), _SkipIdlePatterns()], output_format="html"))
 
 
 def _extension_instances() -> list[Extension]:
@@ -133,12 +133,65 @@ class _TriggeredInlineProcessor(InlineProcessor):
 INLINE_PRIORITY = 20  # Python-Markdown's own priority for its 'inline' treeprocessor
 
 
+# The block parser likewise tests every block against each block processor in turn, most of
+# them a regex search through the whole paragraph. Each processor below cannot match a block
+# (its test fails, or its run hands the block back) unless the block holds one of these
+# strings; a substring check is far cheaper than the search. Exact classes only: a subclass
+# may match differently.
+_BLOCK_TRIGGERS: dict[type, tuple[str, ...]] = {
+    md_in_html.MarkdownInHtmlProcessor: ("\x02",),  # a raw-HTML placeholder starts with STX
+    tables.TableProcessor: ("|",),
+    blockprocessors.HashHeaderProcessor: ("#",),
+    blockprocessors.SetextHeaderProcessor: ("\n=", "\n-"),
+    blockprocessors.HRProcessor: ("-", "_", "*"),
+    def_list.DefListProcessor: (": ",),
+    blockprocessors.BlockQuoteProcessor: (">",),
+    footnotes.FootnoteBlockProcessor: ("[^",),
+    abbr.AbbrBlockprocessor: ("*[",),
+    blockprocessors.ReferenceProcessor: ("]:",),
+}
+# Preprocessors that scan the whole document and change nothing unless it holds one of these:
+# a code fence, or raw HTML (md_in_html's runs an HTML parser over every document).
+_PREPROCESSOR_TRIGGERS: dict[type, tuple[str, ...]] = {
+    fenced_code.FencedBlockPreprocessor: ("```", "~~~"),
+    md_in_html.HtmlBlockPreprocessor: ("<", "&"),
+}
+
+
+def _block_test(test: Any, triggers: tuple[str, ...]) -> Any:
+    if len(triggers) == 1:  # the usual case: `in` without any()'s generator is twice as fast
+        trigger = triggers[0]
+        return lambda parent, block: trigger in block and test(parent, block)
+    return lambda parent, block: any(t in block for t in triggers) and test(parent, block)
+
+
+def _preprocessor_run(run: Any, triggers: tuple[str, ...]) -> Any:
+    def gated(lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        return run(lines) if any(t in text for t in triggers) else lines
+    return gated
+
+
 class _SkipIdlePatterns(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         inline = md.treeprocessors["inline"]
         replacement = _TriggeredInlineProcessor(md)
         replacement.__dict__.update(inline.__dict__)
         md.treeprocessors.register(replacement, "inline", INLINE_PRIORITY)
+
+
+def _gate_processors(md: markdown.Markdown) -> markdown.Markdown:
+    """Skip the block processors and preprocessors whose trigger a block (a document) lacks."""
+    for processor in md.parser.blockprocessors:
+        triggers = _BLOCK_TRIGGERS.get(type(processor))
+        if triggers:
+            processor.test = _block_test(processor.test, triggers)  # type: ignore[method-assign]
+    for preprocessor in md.preprocessors:
+        triggers = _PREPROCESSOR_TRIGGERS.get(type(preprocessor))
+        if triggers:
+            preprocessor.run = _preprocessor_run(  # type: ignore[method-assign]
+                preprocessor.run, triggers)
+    return md
 
 
 def escape_paragraph(text: str) -> str:

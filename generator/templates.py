@@ -8,6 +8,7 @@ and its line. `TemplateGraph` follows extends/include/import to know which layou
 from __future__ import annotations
 
 import contextlib
+import functools
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ def make_environment(layouts: Path, globals_: dict[str, Any],
         bytecode_cache=bytecode_cache,
     )
     env.filters["datefmt"] = _datefmt
-    env.filters["iso"] = lambda value: value.isoformat()
+    env.filters["iso"] = _iso
     env.globals.update(globals_)
     return env
 
@@ -54,7 +55,28 @@ class _BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
 
 
 def _datefmt(value: datetime, fmt: str = "%-d %B %Y") -> str:
+    return _strftime(value, _zone(value), fmt)
+
+
+def _iso(value: datetime) -> str:
+    return _isoformat(value, _zone(value))
+
+
+def _zone(value: Any) -> tuple[Any, int]:
+    # Part of the cache key: aware datetimes in different zones (or either side of a DST fold)
+    # can be equal, and must not share a formatted string.
+    return getattr(value, "tzinfo", None), getattr(value, "fold", 0)
+
+
+# Cached: an article's dates are formatted on every listing that shows it (a dozen pages).
+@functools.lru_cache(maxsize=8192)
+def _strftime(value: datetime, zone: tuple[Any, int], fmt: str) -> str:
     return value.strftime(fmt)
+
+
+@functools.lru_cache(maxsize=8192)
+def _isoformat(value: datetime, zone: tuple[Any, int]) -> str:
+    return value.isoformat()
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any],

@@ -240,14 +240,16 @@ def test_browser_shows_the_news_text_literally(page: Any) -> None:
     assert page.evaluate("document.scripts.length") == 0
 
 
-# Pieces of Markdown syntax: every inline pattern's trigger, block markers, and plain words, so
-# examples mix text that must skip a pattern with text that must not.
+# Pieces of Markdown syntax: every inline pattern's and block processor's trigger, block markers,
+# and plain words, so examples mix text that must skip a processor with text that must not.
 _MARKDOWN_PIECES = st.sampled_from([
     "word", "News", " ", "  ", "\n", "\n\n", "  \n", "*", "**", "_", "__", "`", "``", "\\",
     "[", "]", "(", ")", "![", "[^1]", "[^1]: note", "<", ">", "&", "&amp;", "&#9;", "<b>", "</b>",
     "<http://x.y/z>", "<a@b.c>", "[x](http://e.org)", "[x][r]", "[r]: http://r.org", "#", "## ",
     "> ", "- ", "1. ", "    ", "\t", "*[HTML]: Hyper", "HTML", "{: .c}", "~~~", "```", "|",
     "---", "===", ":", "\u00a0", "\u2019", "\x02", "\x03",
+    ": ", "\n: ", "- - -", "***", "___", "|---|", "| a | b |", "<div markdown=\"1\">\n", "</div>",
+    "<p>", "\nTitle\n", "1) ", "+ ",
 ])
 
 
@@ -256,15 +258,21 @@ _MARKDOWN_PIECES = st.sampled_from([
 @example("Plain prose, with no markup at all.\n\nA second paragraph.")
 @example("*[HTML]: Hyper Text\n\nHTML in plain words")  # an abbreviation needs no trigger
 @example("line one  \nline two")
-def test_skipping_idle_inline_patterns_changes_no_output(text: str) -> None:
-    """The inline fast path (markup._TriggeredInlineProcessor) renders exactly what stock
-    Python-Markdown renders."""
+@example("Term\n: definition\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nTitle\n---\n\n* * *")
+@example("<div markdown=\"1\">\n*in html*\n</div>\n\n```\ncode\n```\n\n> quoted # text")
+def test_skipping_idle_processors_changes_no_output(text: str) -> None:
+    """The fast paths (markup._TriggeredInlineProcessor, and the gated block processors and
+    preprocessors) render exactly what stock Python-Markdown renders."""
     stock = new_markdown(skip_idle_patterns=False)
     assert new_markdown().convert(text) == stock.convert(text)
 
 
-def test_the_fast_path_is_the_one_in_use() -> None:
+def test_the_fast_paths_are_the_ones_in_use() -> None:
     from generator import markup
 
     render_markdown("x")
     assert type(markup._md.treeprocessors["inline"]).__name__ == "_TriggeredInlineProcessor"
+    gated = [name for name in ("hashheader", "quote", "deflist", "table", "footnote")
+             if "test" in vars(markup._md.parser.blockprocessors[name])]
+    assert gated == ["hashheader", "quote", "deflist", "table", "footnote"]
+    assert "run" in vars(markup._md.preprocessors["fenced_code_block"])

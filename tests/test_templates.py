@@ -177,3 +177,26 @@ def test_changing_the_stylesheet_changes_its_name_everywhere(site: Path) -> None
     assert new != old
     assert (public / new.removeprefix("/news/")).read_bytes() == style.read_bytes()
     assert not (public / old.removeprefix("/news/")).exists()
+
+
+def test_cached_date_filters_keep_equal_instants_in_different_zones_apart() -> None:
+    """datefmt and iso cache their strings; equal aware datetimes in other zones (or the two
+    sides of a DST fold) compare equal, and must still format as themselves."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from generator.templates import _datefmt, _iso
+
+    utc = datetime(2020, 1, 1, 12, tzinfo=UTC)
+    paris = utc.astimezone(ZoneInfo("Europe/Paris"))
+    assert utc == paris
+    assert [_datefmt(utc, "%H:%M %z"), _datefmt(paris, "%H:%M %z")] == ["12:00 +0000",
+                                                                         "13:00 +0100"]
+    assert _iso(paris) == "2020-01-01T13:00:00+01:00"
+    summer = datetime(2020, 10, 25, 1, 30, tzinfo=ZoneInfo("Europe/London"))
+    winter = summer.replace(fold=1)
+    assert summer == winter
+    assert [_datefmt(summer, "%H:%M %Z"), _datefmt(winter, "%H:%M %Z")] == ["01:30 BST",
+                                                                            "01:30 GMT"]
+    assert [_iso(summer), _iso(winter)] == ["2020-10-25T01:30:00+01:00",
+                                            "2020-10-25T01:30:00+00:00"]
