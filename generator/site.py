@@ -8,6 +8,7 @@ so the work stays linear in the number of articles. Pure: no I/O.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -76,9 +77,13 @@ def make_entry(doc: Document, config: SiteConfig, urls: Urls) -> Entry:
         date=date,
         updated=max(doc.meta.updated or date, date),
         section=doc.meta.section,
-        tag_slugs=tuple(slugify(t) for t in doc.meta.tags),
-        author_slugs=tuple(slugify(a) for a in doc.meta.authors),
+        tag_slugs=tuple(map(name_slug, doc.meta.tags)),
+        author_slugs=tuple(map(name_slug, doc.meta.authors)),
     )
+
+
+# Tag and author names repeat across thousands of articles: slugify each name once.
+name_slug = functools.lru_cache(maxsize=16384)(slugify)
 
 
 def _check_collisions(entries: Iterable[Entry]) -> None:
