@@ -136,6 +136,7 @@ class ContextBuilder:
         self._asset_url = asset_url
         self.site_view = self._site_view()
         self.read_in_full: set[str] = set()  # keys whose body or word count a render used
+        self._by_slug: dict[str, dict[str, Taxonomy]] | None = None  # made on first use
 
     def _read(self, entry: Entry, what: str) -> Any:
         self.read_in_full.add(entry.doc.key)
@@ -263,7 +264,7 @@ class ContextBuilder:
         groups = {"section": site.sections, "tag": site.tags, "author": site.authors}
         prefix = {"section": "/section/", "tag": "/tags/", "author": "/authors/"}
         if kind in groups:
-            group = next(g for g in groups[kind] if g.slug == job.param("slug"))
+            group = self._group(kind, job.param("slug"))
             ctx["taxonomy"] = Link(group.name, self.urls.rel(f"{prefix[kind]}{group.slug}/"),
                                    len(group.keys))
             label = {"section": "", "tag": "Tag: ", "author": "Articles by "}[kind]
@@ -286,6 +287,14 @@ class ContextBuilder:
         if job.param("page", 1) > 1:
             page["title"] += f" — page {job.param('page')}"
 
+    def _group(self, kind: str, slug: str) -> Taxonomy:
+        """A section, tag or author by slug, from an index (a scan per page is quadratic)."""
+        if self._by_slug is None:
+            site = self.site
+            self._by_slug = {kind: {group.slug: group for group in groups} for kind, groups in (
+                ("section", site.sections), ("tag", site.tags), ("author", site.authors))}
+        return self._by_slug[kind][slug]
+
     def _links(self, groups: tuple[Taxonomy, ...], prefix: str) -> tuple[Link, ...]:
         return tuple(Link(g.name, self.urls.rel(f"{prefix}{g.slug}/"), len(g.keys)) for g in groups)
 
@@ -302,7 +311,8 @@ class ContextBuilder:
             ctx["months"] = self._links(tuple(m for m in months if m.slug.startswith(year)),
                                         "/archive/")
         else:
-            month = next(m for m in self.site.months if m.slug == job.param("month"))
+            wanted = job.param("month")
+            month = next(m for m in self.site.months if m.slug == wanted)
             page["title"] = f"Archive: {month.name}"
             ctx["articles"] = tuple(self.view(k) for k in month.keys)
 

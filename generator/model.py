@@ -124,7 +124,12 @@ class RenderJob:
     source: str = ""  # what produced this route, for collision messages
 
     def param(self, name: str, default: Any = None) -> Any:
-        return dict(self.params).get(name, default)
+        # A scan, not dict(self.params): a page's context asks for a dozen parameters, and
+        # building the dict each time cost a 10k build about 1 s of CPU.
+        for key, value in self.params:
+            if key == name:
+                return value
+        return default
 
 
 @dataclass(frozen=True, slots=True)

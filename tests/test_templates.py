@@ -200,3 +200,24 @@ def test_cached_date_filters_keep_equal_instants_in_different_zones_apart() -> N
                                                                             "01:30 GMT"]
     assert [_iso(summer), _iso(winter)] == ["2020-10-25T01:30:00+01:00",
                                             "2020-10-25T01:30:00+00:00"]
+
+
+def test_template_mappings_read_as_attributes_and_items_alike() -> None:
+    """`site`, `page` and `pagination` are AttrDicts: a key set after creation (as the context
+    builder sets page titles) reads the same as an attribute, an item, or through Jinja."""
+    import jinja2
+
+    from generator.context import AttrDict
+
+    page = AttrDict({"title": "Front"})
+    page["title"] = "Tag: NATO"
+    page["feeds"] = AttrDict(rss="/rss.xml")
+    assert page.title == page["title"] == "Tag: NATO"
+    assert dict(page.items()) == {"title": "Tag: NATO", "feeds": {"rss": "/rss.xml"}}
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        "{{ page.title }}|{{ page['title'] }}|{{ page.feeds.rss }}|"
+        "{% for k, v in page.feeds.items() %}{{ k }}={{ v }}{% endfor %}|{{ page.get('x', 1) }}")
+    assert template.render(page=page) == "Tag: NATO|Tag: NATO|/rss.xml|rss=/rss.xml|1"
+    with pytest.raises(jinja2.UndefinedError):
+        jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+            "{{ page.missing }}").render(page=page)
