@@ -191,7 +191,10 @@ TRASH = WORK / "trash"
 
 def _move_aside(target: Path) -> None:
     TRASH.mkdir(parents=True, exist_ok=True)
-    target.rename(TRASH / f"{len(list(TRASH.iterdir())):04d}-{target.name}")
+    number = len(list(TRASH.iterdir()))
+    while any(TRASH.glob(f"{number:04d}-*")):  # left by an interrupted run's partial clean-up
+        number += 1
+    target.rename(TRASH / f"{number:04d}-{target.name}")
 
 
 def _cold(tool: Tool, root: Path, result: ToolResult, busy: float) -> None:

@@ -120,6 +120,11 @@ class AttrDict(dict[str, Any]):
         super().__init__(*args, **kwargs)
         self.__dict__ = self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles rebuild through __init__: by default their __dict__ would be a
+        # separate snapshot, and a key set later would not show as an attribute.
+        return (type(self), (dict(self),))
+
 
 class ContextBuilder:
     """Makes template contexts for jobs; caches article views (they are immutable)."""

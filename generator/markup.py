@@ -137,7 +137,9 @@ INLINE_PRIORITY = 20  # Python-Markdown's own priority for its 'inline' treeproc
 # them a regex search through the whole paragraph. Each processor below cannot match a block
 # (its test fails, or its run hands the block back) unless the block holds one of these
 # strings; a substring check is far cheaper than the search. Exact classes only: a subclass
-# may match differently.
+# may match differently. The blockquote processor's test measures the stack depth (it stops
+# nesting near the recursion limit), so a wrapper's extra frame would change where: its test
+# is replaced by the same test with the check in front (`_quote_test`), at the same depth.
 _BLOCK_TRIGGERS: dict[type, tuple[str, ...]] = {
     md_in_html.MarkdownInHtmlProcessor: ("\x02",),  # a raw-HTML placeholder starts with STX
     tables.TableProcessor: ("|",),
@@ -145,7 +147,6 @@ _BLOCK_TRIGGERS: dict[type, tuple[str, ...]] = {
     blockprocessors.SetextHeaderProcessor: ("\n=", "\n-"),
     blockprocessors.HRProcessor: ("-", "_", "*"),
     def_list.DefListProcessor: (": ",),
-    blockprocessors.BlockQuoteProcessor: (">",),
     footnotes.FootnoteBlockProcessor: ("[^",),
     abbr.AbbrBlockprocessor: ("*[",),
     blockprocessors.ReferenceProcessor: ("]:",),
@@ -163,6 +164,12 @@ def _block_test(test: Any, triggers: tuple[str, ...]) -> Any:
         trigger = triggers[0]
         return lambda parent, block: trigger in block and test(parent, block)
     return lambda parent, block: any(t in block for t in triggers) and test(parent, block)
+
+
+def _quote_test(processor: blockprocessors.BlockQuoteProcessor) -> Any:
+    search = processor.RE.search  # upstream's test, verbatim, after the substring check
+    return lambda parent, block: (">" in block and bool(search(block))
+                                  and not markdown.util.nearing_recursion_limit())
 
 
 def _preprocessor_run(run: Any, triggers: tuple[str, ...]) -> Any:
@@ -186,6 +193,8 @@ def _gate_processors(md: markdown.Markdown) -> markdown.Markdown:
         triggers = _BLOCK_TRIGGERS.get(type(processor))
         if triggers:
             processor.test = _block_test(processor.test, triggers)  # type: ignore[method-assign]
+        elif type(processor) is blockprocessors.BlockQuoteProcessor:
+            processor.test = _quote_test(processor)  # type: ignore[method-assign]
     for preprocessor in md.preprocessors:
         triggers = _PREPROCESSOR_TRIGGERS.get(type(preprocessor))
         if triggers:

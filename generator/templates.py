@@ -55,27 +55,36 @@ class _BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
 
 
 def _datefmt(value: datetime, fmt: str = "%-d %B %Y") -> str:
-    return _strftime(value, _zone(value), fmt)
+    try:
+        return _strftime(value, _zone(value), fmt)
+    except TypeError:  # unhashable: not a date; fail (or work) as strftime itself does
+        return value.strftime(fmt)
 
 
 def _iso(value: datetime) -> str:
-    return _isoformat(value, _zone(value))
+    try:
+        return _isoformat(value, _zone(value))
+    except TypeError:
+        return value.isoformat()
 
 
-def _zone(value: Any) -> tuple[Any, int]:
-    # Part of the cache key: aware datetimes in different zones (or either side of a DST fold)
-    # can be equal, and must not share a formatted string.
-    return getattr(value, "tzinfo", None), getattr(value, "fold", 0)
+def _zone(value: Any) -> tuple[int, Any, int]:
+    # Part of the cache key. Aware datetimes in different zones, either side of a DST fold, or
+    # in two `timezone`s with one offset but different names can be equal and must not share a
+    # string. Equal values with the very same tzinfo object (the key holds it, so its id stays
+    # unique) and fold have the same wall time, offset and zone name: the same string.
+    zone = getattr(value, "tzinfo", None)
+    return id(zone), zone, getattr(value, "fold", 0)
 
 
 # Cached: an article's dates are formatted on every listing that shows it (a dozen pages).
 @functools.lru_cache(maxsize=8192)
-def _strftime(value: datetime, zone: tuple[Any, int], fmt: str) -> str:
+def _strftime(value: datetime, zone: tuple[int, Any, int], fmt: str) -> str:
     return value.strftime(fmt)
 
 
 @functools.lru_cache(maxsize=8192)
-def _isoformat(value: datetime, zone: tuple[Any, int]) -> str:
+def _isoformat(value: datetime, zone: tuple[int, Any, int]) -> str:
     return value.isoformat()
 
 

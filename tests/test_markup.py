@@ -272,7 +272,21 @@ def test_the_fast_paths_are_the_ones_in_use() -> None:
 
     render_markdown("x")
     assert type(markup._md.treeprocessors["inline"]).__name__ == "_TriggeredInlineProcessor"
-    gated = [name for name in ("hashheader", "quote", "deflist", "table", "footnote")
+    gated = [name for name in ("hashheader", "deflist", "table", "footnote")
              if "test" in vars(markup._md.parser.blockprocessors[name])]
-    assert gated == ["hashheader", "quote", "deflist", "table", "footnote"]
+    assert gated == ["hashheader", "deflist", "table", "footnote"]
+    assert "test" in vars(markup._md.parser.blockprocessors["quote"])
     assert "run" in vars(markup._md.preprocessors["fenced_code_block"])
+
+
+def _convert_at_depth(converter: Any, text: str, frames: int) -> str:
+    return _convert_at_depth(converter, text, frames - 1) if frames else converter.convert(text)
+
+
+def test_deeply_nested_quotes_nest_exactly_as_deep_as_stock() -> None:
+    """Python-Markdown stops nesting blockquotes near the recursion limit, measured from the
+    blockquote test's own stack frame: a wrapper around that test would stop one level early."""
+    text = ">" * 300 + " x"
+    for frames in range(3):  # a nesting level is three frames: every phase of the stack
+        assert (_convert_at_depth(new_markdown(), text, frames)
+                == _convert_at_depth(new_markdown(skip_idle_patterns=False), text, frames))

@@ -180,9 +180,9 @@ def test_changing_the_stylesheet_changes_its_name_everywhere(site: Path) -> None
 
 
 def test_cached_date_filters_keep_equal_instants_in_different_zones_apart() -> None:
-    """datefmt and iso cache their strings; equal aware datetimes in other zones (or the two
-    sides of a DST fold) compare equal, and must still format as themselves."""
-    from datetime import UTC, datetime
+    """datefmt and iso cache their strings; equal aware datetimes in other zones (the two sides
+    of a DST fold, two names for one offset) compare equal, and must still format as themselves."""
+    from datetime import UTC, datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
     from generator.templates import _datefmt, _iso
@@ -200,6 +200,13 @@ def test_cached_date_filters_keep_equal_instants_in_different_zones_apart() -> N
                                                                             "01:30 GMT"]
     assert [_iso(summer), _iso(winter)] == ["2020-10-25T01:30:00+01:00",
                                             "2020-10-25T01:30:00+00:00"]
+    named = datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=1), "CET"))
+    unnamed = named.replace(tzinfo=timezone(timedelta(hours=1)))
+    assert named == unnamed and hash(named.tzinfo) == hash(unnamed.tzinfo)
+    assert [_datefmt(named, "%H:%M %Z"), _datefmt(unnamed, "%H:%M %Z")] == ["12:00 CET",
+                                                                            "12:00 UTC+01:00"]
+    with pytest.raises(AttributeError):  # not a date: the error strftime itself gives
+        _datefmt(["2024"])  # type: ignore[arg-type]
 
 
 def test_template_mappings_read_as_attributes_and_items_alike() -> None:
@@ -221,3 +228,10 @@ def test_template_mappings_read_as_attributes_and_items_alike() -> None:
     with pytest.raises(jinja2.UndefinedError):
         jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
             "{{ page.missing }}").render(page=page)
+    import copy
+    import pickle
+
+    for twin in (copy.copy(page), copy.deepcopy(page), pickle.loads(pickle.dumps(page))):
+        twin["title"] = "changed"
+        assert (type(twin), twin.title, twin.feeds.rss) == (AttrDict, "changed", "/rss.xml")
+    assert page.title == "Tag: NATO"
