@@ -209,7 +209,12 @@ def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: 
     added = git_dates.get(relative.as_posix())
     if added is not None:
         return added.astimezone(tz)
-    mtime = datetime.fromtimestamp(seed_path.stat().st_mtime, tz=UTC)
+    from .build import reference_time  # here: build imports this module
+
+    # Clamped to the build's "now" (SOURCE_DATE_EPOCH when set, as reproducible builds clamp
+    # file times): a seed saved after it, or with a clock-skewed mtime, would otherwise be
+    # dated in the future, and a future article is not published.
+    mtime = min(datetime.fromtimestamp(seed_path.stat().st_mtime, tz=UTC), reference_time())
     return mtime.replace(microsecond=0).astimezone(tz)
 
 

@@ -194,6 +194,20 @@ def test_undated_seed_outside_git_takes_its_mtime(tmp_path: Path) -> None:
         "2016-04-21T05:30:00-04:00"
 
 
+def test_an_undated_seed_saved_after_the_builds_now_is_dated_now(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SOURCE_DATE_EPOCH set (the build's "now"), a later mtime is clamped to it: the
+    article must not become a future one that the build then hides."""
+    config = make_site(tmp_path, "UTC")
+    add_seed(config, "a.txt", SIMPLE)
+    seed = config.root / "seeds" / "a.txt"
+    os.utime(seed, (1_900_000_000, 1_900_000_000))  # 2030-03-17
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")  # 2027-01-15T08:00:00Z
+    ingest(config)
+    assert read_article(config, article_path("troops-head-to-libya"))[0]["date"] == \
+        "2027-01-15T08:00:00+00:00"
+
+
 def git(root: Path, *args: str, date: str = "2015-01-02T03:04:05+00:00") -> None:
     env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org",
            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.org",
