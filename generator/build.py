@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ from .incremental import (
     job_counts,
     record_renders,
 )
-from .model import BuildStats, Document, Output, RenderJob, Site, timed
+from .model import BuildStats, Document, Output, RenderJob, Site, reference_time, timed
 from .publish import InPlaceWriter, Publisher, build_lock
 from .workers import Progress, cpu_count, load_documents, render_pages
 
@@ -74,14 +74,6 @@ class BuildResult:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "warning"]
-
-
-def reference_time() -> datetime:
-    """The build's "now": SOURCE_DATE_EPOCH when set (reproducible builds), else the clock."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=UTC)
-    return datetime.now(UTC)
 
 
 def build(root: Path, options: BuildOptions = BuildOptions(),
@@ -170,7 +162,7 @@ class Builder(FastRebuilds):
                 from .ingest import ingest  # imported on use, like images and search:
                 # a fast rebuild must start quickly
 
-                result.ingest = ingest(config, self._seed_records())
+                result.ingest = ingest(config, self._seed_records(), now)
             result.diagnostics += result.ingest.diagnostics
         ingest_failed = bool(result.ingest and result.ingest.failed)
         hinted_scan = self._trust_hints(hinted) if not ingest_failed else None

@@ -14,9 +14,10 @@ from datetime import datetime
 from pathlib import Path
 
 from . import __version__
-from .build import BuildOptions, BuildResult, build, reference_time
+from .build import BuildOptions, BuildResult, build
 from .config import load_config
 from .errors import BuildFailed, Diagnostic, GeneratorError
+from .model import reference_time
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 

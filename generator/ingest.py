@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import SiteConfig
 from .errors import Diagnostic, GeneratorError, SourceLocation
-from .model import INGEST_VERSION
+from .model import INGEST_VERSION, reference_time
 from .urls import slugify
 
 # The seed parser, YAML and Markdown are imported where a seed is actually (re)ingested: every
@@ -49,8 +49,10 @@ class _Existing:
 SeedRecord = tuple[int, int, str]  # (size, mtime_ns, article path): lets unchanged seeds skip
 
 
-def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None) -> IngestReport:
-    """Ingest every seed; `known` (from the build cache) lets unchanged seeds skip reading."""
+def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None,
+           now: datetime | None = None) -> IngestReport:
+    """Ingest every seed; `known` (from the build cache) lets unchanged seeds skip reading.
+    `now` is the build's reference time (default: `reference_time()`)."""
     root = config.root
     report = IngestReport()
     pending = []
@@ -68,11 +70,12 @@ def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None) -> In
         else:
             pending.append(seed_path)
     if pending:
-        _ingest_pending(config, pending, report)
+        _ingest_pending(config, pending, report, now or reference_time())
     return report
 
 
-def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport) -> None:
+def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport,
+                    now: datetime) -> None:
     from .seed import parse_seed
 
     root = config.root
@@ -112,7 +115,7 @@ def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport)
         report.diagnostics.extend(seed.warnings)
         if seed.date is None and (old is None or not old.metadata.get("date")) and git_dates is None:
             git_dates = _git_added_dates(root)
-        date = _article_date(seed, old, seed_path, relative, config, git_dates or {})
+        date = _article_date(seed, old, seed_path, relative, config, git_dates or {}, now)
         slug = old.path.stem if old else _free_slug(seed, seed_path, taken)
         taken.add(slug)
         target = articles / f"{slug}.md"
@@ -194,7 +197,7 @@ def _free_slug(seed: Seed, seed_path: Path, taken: set[str]) -> str:
 
 
 def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: Path,
-                  config: SiteConfig, git_dates: dict[str, datetime]) -> datetime:
+                  config: SiteConfig, git_dates: dict[str, datetime], now: datetime) -> datetime:
     tz = config.tz
     if seed.date is not None:
         return seed.date.replace(tzinfo=tz) if seed.date.tzinfo is None else seed.date
@@ -209,12 +212,10 @@ def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: 
     added = git_dates.get(relative.as_posix())
     if added is not None:
         return added.astimezone(tz)
-    from .build import reference_time  # here: build imports this module
-
-    # Clamped to the build's "now" (SOURCE_DATE_EPOCH when set, as reproducible builds clamp
-    # file times): a seed saved after it, or with a clock-skewed mtime, would otherwise be
+    # Clamped to the build's "now" (SOURCE_DATE_EPOCH or --now when set, as reproducible builds
+    # clamp file times): a seed saved after it, or with a clock-skewed mtime, would otherwise be
     # dated in the future, and a future article is not published.
-    mtime = min(datetime.fromtimestamp(seed_path.stat().st_mtime, tz=UTC), reference_time())
+    mtime = min(datetime.fromtimestamp(seed_path.stat().st_mtime, tz=UTC), now)
     return mtime.replace(microsecond=0).astimezone(tz)
 
 

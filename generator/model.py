@@ -7,11 +7,12 @@ time). Objects refer to each other by key (the document's source path), not by r
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -149,6 +150,14 @@ class BuildStats:
     removed: int = 0
     changed: list[str] = field(default_factory=list)  # output paths written with new bytes
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def reference_time() -> datetime:
+    """The build's "now": SOURCE_DATE_EPOCH when set (reproducible builds), else the clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
+    return datetime.now(UTC)
 
 
 @contextmanager

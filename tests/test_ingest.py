@@ -208,6 +208,15 @@ def test_an_undated_seed_saved_after_the_builds_now_is_dated_now(
         "2027-01-15T08:00:00+00:00"
 
 
+def test_the_build_passes_its_own_now_to_the_clamp(tmp_path: Path) -> None:
+    """`newsgen build --now` (or any caller's `now`) clamps the date as SOURCE_DATE_EPOCH does."""
+    config = make_site(tmp_path, "UTC")
+    add_seed(config, "a.txt", SIMPLE, mtime=datetime(2030, 3, 17, tzinfo=UTC))
+    ingest(config, now=datetime(2027, 1, 15, 8, tzinfo=UTC))
+    assert read_article(config, article_path("troops-head-to-libya"))[0]["date"] == \
+        "2027-01-15T08:00:00+00:00"
+
+
 def git(root: Path, *args: str, date: str = "2015-01-02T03:04:05+00:00") -> None:
     env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org",
            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.org",
