@@ -265,8 +265,8 @@ class ContextBuilder:
         })
 
     def _add_kind_specific(self, job: RenderJob, ctx: dict[str, Any], page: dict[str, Any]) -> None:
-        kind, site = job.kind, self.site
-        groups = {"section": site.sections, "tag": site.tags, "author": site.authors}
+        kind = job.kind
+        groups = self._taxonomies()
         prefix = {"section": "/section/", "tag": "/tags/", "author": "/authors/"}
         if kind in groups:
             group = self._group(kind, job.param("slug"))
@@ -292,12 +292,15 @@ class ContextBuilder:
         if job.param("page", 1) > 1:
             page["title"] += f" — page {job.param('page')}"
 
+    def _taxonomies(self) -> dict[str, tuple[Taxonomy, ...]]:
+        site = self.site
+        return {"section": site.sections, "tag": site.tags, "author": site.authors}
+
     def _group(self, kind: str, slug: str) -> Taxonomy:
         """A section, tag or author by slug, from an index (a scan per page is quadratic)."""
         if self._by_slug is None:
-            site = self.site
-            self._by_slug = {kind: {group.slug: group for group in groups} for kind, groups in (
-                ("section", site.sections), ("tag", site.tags), ("author", site.authors))}
+            self._by_slug = {kind: {group.slug: group for group in groups}
+                             for kind, groups in self._taxonomies().items()}
         return self._by_slug[kind][slug]
 
     def _links(self, groups: tuple[Taxonomy, ...], prefix: str) -> tuple[Link, ...]:

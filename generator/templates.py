@@ -55,37 +55,30 @@ class _BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
 
 
 def _datefmt(value: datetime, fmt: str = "%-d %B %Y") -> str:
-    try:
-        return _strftime(value, _zone(value), fmt)
-    except TypeError:  # unhashable: not a date; fail (or work) as strftime itself does
-        return value.strftime(fmt)
+    return _formatted(value, fmt)
 
 
 def _iso(value: datetime) -> str:
-    try:
-        return _isoformat(value, _zone(value))
-    except TypeError:
-        return value.isoformat()
+    return _formatted(value, None)
 
 
-def _zone(value: Any) -> tuple[int, Any, int]:
-    # Part of the cache key. Aware datetimes in different zones, either side of a DST fold, or
-    # in two `timezone`s with one offset but different names can be equal and must not share a
-    # string. Equal values with the very same tzinfo object (the key holds it, so its id stays
-    # unique) and fold have the same wall time, offset and zone name: the same string.
+def _formatted(value: Any, fmt: str | None) -> str:
+    """value.strftime(fmt), or value.isoformat() for fmt None, cached. Aware datetimes in
+    different zones, either side of a DST fold, or in two `timezone`s with one offset but
+    different names can be equal and must not share a string: the key also holds the tzinfo
+    object itself (so its id stays unique) and the fold, and equal values with the very same
+    tzinfo and fold have the same wall time, offset and zone name."""
     zone = getattr(value, "tzinfo", None)
-    return id(zone), zone, getattr(value, "fold", 0)
+    try:
+        return _format_cached(value, id(zone), zone, getattr(value, "fold", 0), fmt)
+    except TypeError:  # unhashable: not a date; fail (or work) as the method itself does
+        return str(value.isoformat() if fmt is None else value.strftime(fmt))
 
 
 # Cached: an article's dates are formatted on every listing that shows it (a dozen pages).
 @functools.lru_cache(maxsize=8192)
-def _strftime(value: datetime, zone: tuple[int, Any, int], fmt: str) -> str:
-    return value.strftime(fmt)
-
-
-@functools.lru_cache(maxsize=8192)
-def _isoformat(value: datetime, zone: tuple[int, Any, int]) -> str:
-    return value.isoformat()
+def _format_cached(value: Any, zone_id: int, zone: Any, fold: int, fmt: str | None) -> str:
+    return str(value.isoformat() if fmt is None else value.strftime(fmt))
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any],
