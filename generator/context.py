@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from .config import SiteConfig
+from .fragments import FragmentStore
 from .model import Entry, RenderJob, Site, Taxonomy
 from .routes import FEED_FILES
 from .urls import Urls, paginated
@@ -141,6 +142,8 @@ class ContextBuilder:
         self._asset_url = asset_url
         self.site_view = self._site_view()
         self.read_in_full: set[str] = set()  # keys whose body or word count a render used
+        # {% cache %} fragments, keyed by this builder's views: they live and die together.
+        self.fragments = FragmentStore(self.read_in_full)
         self._by_slug: dict[str, dict[str, Taxonomy]] | None = None  # made on first use
 
     def _read(self, entry: Entry, what: str) -> Any:
@@ -176,6 +179,7 @@ class ContextBuilder:
         """The lead images made by images.py, by front-matter `image` value (before rendering)."""
         self._images = images
         self._views.clear()
+        self.fragments.fragments.clear()
 
     def view(self, key: str) -> ArticleView:
         cached = self._views.get(key)

@@ -66,6 +66,8 @@ class Renderer:
     def render(self, job: RenderJob) -> Output:
         read = self.contexts.read_in_full
         read.clear()
+        # Set per page: a renderer made by with_site shares this environment.
+        self.env.fragment_store = self.contexts.fragments  # type: ignore[attr-defined]
         if job.template:
             context = self.contexts.context(job)
             data = render_template(self.env, job.template, context, self.layouts).encode("utf-8")

@@ -18,6 +18,7 @@ import jinja2
 import jinja2.meta
 
 from .errors import SourceLocation, TemplateError, excerpt
+from .fragments import FragmentCacheExtension
 
 
 def make_environment(layouts: Path, globals_: dict[str, Any],
@@ -39,6 +40,7 @@ def make_environment(layouts: Path, globals_: dict[str, Any],
         # include (thousands of stat calls) buys nothing.
         auto_reload=False,
         bytecode_cache=bytecode_cache,
+        extensions=[FragmentCacheExtension],  # {% cache %} (fragments.py)
     )
     env.filters["datefmt"] = _datefmt
     env.filters["iso"] = _iso

@@ -10,7 +10,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from generator.markup import (
+    _WORD,
     REPLACEMENT,
+    count_words,
     escape_paragraph,
     html_to_text,
     new_markdown,
@@ -217,6 +219,21 @@ def test_word_count(html: str, count: int) -> None:
 )
 def test_reading_minutes(words: int, per_minute: int, minutes: int) -> None:
     assert reading_minutes(words, per_minute) == minutes
+
+
+# Characters that decide word boundaries: letters and digits of several scripts, the joiners
+# (apostrophes, hyphen, dot, digit comma), underscore, other punctuation and many whitespaces.
+_WORDY_TEXT = st.text(alphabet=st.sampled_from(
+    [*"ab1_9’'-.,;:!?/()\"“” \t\n\r\x0b\x0c\x1c\x85\xa0\u2003\u3000", "é", "日", "٣", "Ⅻ", "²"]),
+    max_size=60)
+
+
+@given(_WORDY_TEXT)
+@settings(max_examples=1500, deadline=None)
+@example("1,000 U.S. e-mail rock/roll a_b ٣,٣ word, end.")
+def test_fast_word_count_equals_the_regex_count(text: str) -> None:
+    # count_words is a shortcut for len(_WORD.findall(text)); it must never count differently.
+    assert count_words(text) == len(_WORD.findall(text))
 
 
 def test_sample_paragraph_word_count() -> None:
