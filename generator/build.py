@@ -200,7 +200,7 @@ class Builder(FastRebuilds):
             from .site import index_site
 
             site = index_site(documents, config, now, drafts=self.options.drafts,
-                              future=self.options.future)
+                              future=self.options.future, jobs=self._jobs())
             jobs = plan(site, config)
             manifest, assets = collect_assets(self.root / "layouts")
             # issue 6 hook: lead images (images.py); their content-hashed names join the

@@ -7,14 +7,15 @@ time). Objects refer to each other by key (the document's source path), not by r
 
 from __future__ import annotations
 
+import operator
 import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 DocumentKind = Literal["article", "page"]
 
@@ -25,7 +26,30 @@ INGEST_VERSION = 1
 # The one Markdown configuration (markup.py), also part of the cache key.
 MARKDOWN_EXTENSIONS = ("extra", "sane_lists")
 
+_Model = TypeVar("_Model")
 
+
+def pickled_by_fields(cls: type[_Model]) -> type[_Model]:
+    """Pickle instances as `cls(*init fields)`.
+
+    The default for a slots dataclass calls dataclasses.fields() for every object pickled: 40%
+    of saving a 10,000-article build cache (27,000 pickles), and of shipping each loaded
+    document from a worker. Pickles made the default way still load (the class keeps the
+    dataclass's __setstate__). Fields that are not __init__ arguments are recomputed there.
+    """
+    names = [f.name for f in fields(cls) if f.init]  # type: ignore[arg-type]
+    values = operator.attrgetter(*names)
+    if len(names) == 1:
+        def __reduce__(self: Any) -> tuple[Any, ...]:
+            return (cls, (values(self),))
+    else:
+        def __reduce__(self: Any) -> tuple[Any, ...]:
+            return (cls, values(self))
+    setattr(cls, "__reduce__", __reduce__)  # noqa: B010 (mypy rejects assigning a method)
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FrontMatter:
     """What the author wrote, validated."""
@@ -49,6 +73,7 @@ class FrontMatter:
     extra: tuple[tuple[str, Any], ...] = ()
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Document:
     """One Markdown file in content/, parsed and rendered to HTML (not yet placed in a page)."""
@@ -69,6 +94,7 @@ class Document:
         object.__setattr__(self, "key", self.path.as_posix())
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A published document with everything the index computed for it."""
@@ -83,6 +109,7 @@ class Entry:
     author_slugs: tuple[str, ...]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Taxonomy:
     """A section, tag, author or archive bucket: its name, URL slug and newest-first entry keys."""
@@ -112,6 +139,7 @@ class Site:
         return self.entries[key]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RenderJob:
     """One file to produce: which template, which page kind, and the content keys it shows."""

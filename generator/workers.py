@@ -186,3 +186,32 @@ def _render_share() -> tuple[tuple[int, int, list[str]], dict[str, int]]:
         pass
     counts: tuple[int, int, list[str]] = writer.counts()
     return counts, renderer.deep
+
+
+def fork_map(function: Callable[[int, int], Any], count: int, workers: int,
+             minimum: int = 2000) -> list[Any]:
+    """[function(start, stop) for each of `workers` contiguous parts of range(count)], in order.
+
+    For a CPU-bound step of the otherwise serial index stage: the parts after the first run in
+    forked processes, which inherit whatever `function` reads (nothing is pickled but the
+    results); the first runs here meanwhile. Below `minimum` items, or with one worker, it is
+    one call here.
+    """
+    if workers <= 1 or count < minimum:
+        return [function(0, count)]
+    step = -(-count // workers)
+    bounds = [(start, min(start + step, count)) for start in range(0, count, step)]
+    _inherited["fork_map"] = function
+    gc.freeze()  # as in render_pages: the children's collector must not copy every page
+    try:
+        with _pool(len(bounds) - 1) as pool:
+            parts = [pool.submit(_fork_map_part, start, stop) for start, stop in bounds[1:]]
+            first = function(*bounds[0])
+            return [first, *(part.result() for part in parts)]
+    finally:
+        _inherited.pop("fork_map", None)
+        gc.unfreeze()
+
+
+def _fork_map_part(start: int, stop: int) -> Any:
+    return _inherited["fork_map"](start, stop)

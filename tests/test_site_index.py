@@ -184,6 +184,35 @@ def test_related_still_finds_an_old_article_sharing_a_rare_tag(tmp_path: Path) -
     assert all(len(site.related[k]) == 3 for k in site.articles)
 
 
+def test_related_split_across_processes_equals_the_serial_result(tmp_path: Path) -> None:
+    # Enough articles for fork_map to fork (2,000+), with tags dense enough that many share
+    # two or three, so scores and the newest-first order both matter.
+    rng = random.Random(7)
+    tags = [f"Tag {n}" for n in range(40)]
+    docs = [doc(f"a{n:04d}", days_ago(n / 7), tags=tuple(rng.sample(tags, rng.randint(1, 4))))
+            for n in range(2600)]
+    serial = index_site(docs, config(tmp_path), NOW)
+    forked = index_site(docs, config(tmp_path), NOW, jobs=3)
+    assert forked.related == serial.related
+    assert list(forked.related) == list(serial.related)  # same order too: output is byte-stable
+    assert sum(len(v) for v in serial.related.values()) == 3 * 2600
+
+
+def test_fork_map_runs_the_later_parts_in_other_processes() -> None:
+    import os
+
+    from generator.workers import fork_map
+
+    def part(start: int, stop: int) -> tuple[int, int, int]:
+        return start, stop, os.getpid()
+
+    parts = fork_map(part, 10, 3, minimum=0)
+    assert [(a, b) for a, b, _ in parts] == [(0, 4), (4, 8), (8, 10)]
+    assert parts[0][2] == os.getpid()
+    assert {pid for _, _, pid in parts[1:]}.isdisjoint({os.getpid()})
+    assert fork_map(part, 10, 3)[0] == (0, 10, os.getpid())  # below the minimum: one call here
+
+
 # --- collisions -------------------------------------------------------------------------------
 
 
@@ -221,3 +250,29 @@ def test_cli_reports_a_url_collision_naming_both_files(tmp_path: Path) -> None:
     assert "content/articles/one.md" in result.stderr
     assert "content/articles/two.md" in result.stderr
     assert "hint:" in result.stderr
+
+
+def test_model_objects_pickle_by_their_fields_and_come_back_equal(tmp_path: Path) -> None:
+    import dataclasses
+    import pickle
+
+    from generator.model import RenderJob
+
+    docs = [doc("a", days_ago(1), tags=("X", "Y"), authors=("Ann",)), doc("b", days_ago(2))]
+    site = index_site(docs, config(tmp_path), NOW)
+    entry = site.entry(key("a"))
+    job = RenderJob("a/index.html", "/a/", "article", "article.html",
+                    params=(("key", key("a")),), depends_on=(key("a"), key("b")))
+    for original in (entry, entry.doc, entry.doc.meta, site.tags[0], job):
+        copy = pickle.loads(pickle.dumps(original, pickle.HIGHEST_PROTOCOL))
+        assert copy == original and type(copy) is type(original)
+        # Every field, compared or not: Document.key is rebuilt by __post_init__.
+        assert all(getattr(copy, f.name) == getattr(original, f.name)
+                   for f in dataclasses.fields(original))
+        # The object's own __reduce__: class and __init__ arguments, not the slow default.
+        assert original.__reduce__()[0] is type(original)
+    # A pickle made the default way (older caches) still loads.
+    state = dataclasses.astuple(entry.doc.meta)
+    legacy = object.__new__(type(entry.doc.meta))
+    legacy.__setstate__(state)  # type: ignore[attr-defined]
+    assert legacy == entry.doc.meta
