@@ -78,7 +78,11 @@ class BuildResult:
 
 def build(root: Path, options: BuildOptions = BuildOptions(),
           progress: Progress | None = None) -> BuildResult:
-    return Builder(root, options, progress).build()
+    builder = Builder(root, options, progress)
+    try:
+        return builder.build()
+    finally:
+        builder.close()  # the cache's connection too: SQLite folds its log into the file
 
 
 class Builder(FastRebuilds):
@@ -284,14 +288,12 @@ class Builder(FastRebuilds):
                 documents.append(entry[2])
             else:
                 to_load.append(path)
-        for chunk in load_documents(to_load, config, self._jobs(), self.progress):
-            fresh = [item for item in chunk if isinstance(item, Document)]
+        # Bodies go to the cache as they are rendered; the build keeps only metadata in memory
+        # and renderers fetch a body when a page shows it.
+        for chunk in load_documents(to_load, config, self._jobs(), self.progress, self.store):
+            documents += [item for item in chunk if isinstance(item, Document)]
             result.diagnostics += [item.diagnostic() for item in chunk
                                    if isinstance(item, GeneratorError)]
-            # Bodies go to the cache at once; the build keeps only metadata in memory and
-            # renderers fetch a body when a page shows it.
-            self.store.put_html((doc.sha256, doc.html) for doc in fresh)
-            documents += [replace(doc, html="") for doc in fresh]
         documents.sort(key=lambda doc: doc.key)
         return documents
 

@@ -342,8 +342,16 @@ class CacheStore:
                 with db:
                     db.executemany("DELETE FROM html WHERE sha = ?", stale)
 
+    def prepare(self) -> None:
+        """Create (or open) the cache file now: forked workers about to write to it must find
+        it ready, since two processes creating it at once collide ("database is locked")."""
+        self._connect()
+
     def after_fork(self) -> None:
-        # A forked child must not use (or close) its parent's SQLite connection: open its own.
+        # A forked child must not use (or close) its parent's SQLite connection: it opens its
+        # own. The inherited one is kept referenced, so it is never closed here either.
+        if self._db is not None:
+            _INHERITED_CONNECTIONS.append(self._db)
         self._db = None
 
     def body(self, doc: Document) -> str:
@@ -366,6 +374,9 @@ class CacheStore:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+_INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 
 
 def _no_space(folder: Path) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from datetime import datetime
@@ -225,5 +226,21 @@ def report_build(result: BuildResult, console: Console) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
+def run() -> None:
+    """The `newsgen` command: main(), then exit without tearing the interpreter down.
+
+    A build's index is millions of objects: freeing them one by one at exit took 0.35 s of a
+    12 s build at 10,000 articles, for nothing. Everything that must outlive the process is
+    done by then (pages committed, cache saved and closed); only the output is flushed.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe (`newsgen build | head`): nothing more can be said
+        code = code or EXIT_ERROR
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

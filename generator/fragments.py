@@ -5,8 +5,9 @@ month, the front page); rendering it once and reusing the HTML saves about a six
 build's render time. The body must depend only on the key's values (as with Django's cache
 tag): inside a macro that is its arguments, which is where the default layouts use it.
 
-Keys are compared by value for strings, numbers, booleans and None, and by identity for
-anything else (an article view is made once per build and never changes), so a new view made
+Keys are compared by type and value for strings, numbers, booleans and None (1, 1.0 and True
+are equal in Python but print differently; floats compare by repr, so 0.0 is not -0.0), and by
+identity for anything else (an article view is made once per build and never changes), so a new view made
 after an edit never meets an old fragment. What a fragment read in full (a body, a word count)
 is replayed on every reuse, so the page's fingerprint still names it (incremental.py).
 """
@@ -21,7 +22,7 @@ from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 
-_BY_VALUE = (str, int, float, bool, type(None))
+_BY_VALUE = (str, int, bool, type(None))
 
 
 class FragmentStore:
@@ -34,7 +35,7 @@ class FragmentStore:
         self.fragments: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, frozenset[str]]] = {}
 
     def render(self, site: str, values: tuple[Any, ...], body: Callable[[], str]) -> str:
-        key = (site, *(v if type(v) in _BY_VALUE else ("#id", id(v)) for v in values))
+        key = (site, *map(_key, values))
         hit = self.fragments.get(key)
         if hit is not None:
             self.reads.update(hit[2])
@@ -51,12 +52,21 @@ class FragmentStore:
         return html
 
 
+def _key(value: Any) -> tuple[Any, ...]:
+    kind = type(value)
+    if kind in _BY_VALUE:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))
+    return (None, id(value))  # the values are kept with the fragment: the id stays theirs
+
+
 class FragmentCacheExtension(Extension):
     tags = {"cache"}  # noqa: RUF012 (Jinja's own declaration: a plain class attribute)
 
     def __init__(self, environment: jinja2.Environment) -> None:
         super().__init__(environment)
-        # Until a renderer installs its own store (Renderer.use_fragments), nothing is kept.
+        # None until a renderer sets its context builder's store (Renderer.render).
         environment.extend(fragment_store=None)
 
     def parse(self, parser: Parser) -> nodes.Node:

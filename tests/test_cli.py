@@ -160,6 +160,22 @@ def test_build_succeeds_and_reports(site: Path) -> None:
     assert (site / "public" / ".nojekyll").is_file()
 
 
+def test_the_command_exits_fast_but_leaves_everything_finished(site: Path) -> None:
+    # cli.run() ends with os._exit (no interpreter teardown): output must still be flushed to
+    # a pipe, the exit code kept, and the cache closed, its write-ahead log folded back in.
+    result = run_cli(site, "build", "--no-search", "-v")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"site: {site.resolve() / 'public'}/index.html"
+    cache = site / ".cache"
+    assert (cache / "newsgen.sqlite").is_file()
+    assert not (cache / "newsgen.sqlite-wal").exists()
+    broken = run_cli(site, "build", "--now", "not-a-date")
+    assert broken.returncode == 2 and "not an ISO 8601 date-time" in broken.stderr
+    (site / "site.toml").write_text("title = [\n", encoding="utf-8")
+    failed = run_cli(site, "build")
+    assert failed.returncode == 1 and "site.toml:" in failed.stderr
+
+
 def test_quiet_prints_nothing_on_success(site: Path) -> None:
     (site / "seeds" / "900_dated.txt").write_text(DATED_SEED, encoding="utf-8")
     for args in (["ingest", "-q"], ["build", "-q"], ["build", "--quiet", "--no-ingest"],

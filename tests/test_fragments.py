@@ -57,8 +57,18 @@ def test_objects_are_keys_by_identity_and_plain_values_by_value() -> None:
     page = env.get_template("page.html")
     page.render(item=first, n=1)
     page.render(item=twin, n=1)
-    page.render(item=first, n=1.0)  # 1 == 1.0: the same key, by value
+    page.render(item=first, n=int("1"))  # another int object, equal: the same key
     assert first.renders == ["same"] and twin.renders == ["same"]
+
+
+@pytest.mark.parametrize(("one", "other"), [(1, 1.0), (1, True), (0.0, -0.0), ("1", 1)])
+def test_equal_values_that_print_differently_are_different_keys(one: object,
+                                                                 other: object) -> None:
+    # 1 == 1.0 == True and 0.0 == -0.0 in Python, but a fragment shows "1", "1.0", "True".
+    env = environment({"page.html": "{% cache n %}{{ n }}{% endcache %}"}, set())
+    page = env.get_template("page.html")
+    assert page.render(n=one) == str(one)
+    assert page.render(n=other) == str(other)
 
 
 def test_two_cache_tags_with_equal_keys_do_not_share() -> None:

@@ -394,3 +394,22 @@ def test_a_listing_that_shows_word_counts_follows_body_edits(tmp_path: Path,
     assert "authors/ann-reporter/index.html" in result.stats.changed and after != before
     builder.close()
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_a_parallel_cold_build_stores_bodies_from_the_workers(tmp_path: Path) -> None:
+    # Enough articles for forked loaders (workers.PARALLEL_MIN_DOCUMENTS), and no cache file
+    # yet: both workers write bodies into one new SQLite file, which must not collide.
+    from generator.workers import PARALLEL_MIN_DOCUMENTS
+
+    count = PARALLEL_MIN_DOCUMENTS + 50
+    root = make_site(tmp_path / "site", count=count)
+    assert not (root / ".cache").exists()
+    builder = Builder(root, BuildOptions(ingest=False, search=False, now=NOW, jobs=2))
+    builder.build()
+    builder.close()
+    with sqlite3.connect(root / ".cache" / "newsgen.sqlite") as db:
+        stored = db.execute("SELECT COUNT(*) FROM html").fetchone()[0]
+    assert stored >= count  # every article's body (and the pages')
+    assert builder.state is not None
+    assert all(doc.html == "" for *_, doc in builder.state.documents.values())
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
