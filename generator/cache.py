@@ -267,7 +267,10 @@ class CacheStore:
         """After a fast rebuild: the edited entries and re-rendered fingerprints, and the new
         signature, in one transaction. The pickled state is left as it is: its document rows
         are re-checked against the files anyway, and fingerprints live in their own table."""
-        rows = {"signature": input_signature.encode(), "outputs_valid": b"1"}
+        # The scan time goes with the signature: up_to_date trusts the one only with the other
+        # (without it, every unchanged build after a CLI edit re-checked its edited files).
+        rows = {"signature": input_signature.encode(), "outputs_valid": b"1",
+                "scanned_ns": str(memo.scanned_ns).encode()}
         if seeds is not None:
             rows["seeds"] = pickle.dumps(seeds, protocol=pickle.HIGHEST_PROTOCOL)
         from . import memostore

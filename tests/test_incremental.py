@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -413,3 +414,17 @@ def test_a_parallel_cold_build_stores_bodies_from_the_workers(tmp_path: Path) ->
     assert builder.state is not None
     assert all(doc.html == "" for *_, doc in builder.state.documents.values())
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_after_a_cli_edit_an_unchanged_build_is_up_to_date(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=12)
+    age(root)
+    Builder(root, OPTIONS).build()
+    body_edit(root, name="story-3")
+    time.sleep(1.1)  # past the racy-mtime second (cache.RACY_NS): the edit is then trusted
+    edited = Builder(root, OPTIONS)
+    assert edited.build().fast
+    edited.close()
+    again = Builder(root, OPTIONS)
+    assert again.build().up_to_date  # nothing changed since the edit's build
+    again.close()
