@@ -29,7 +29,7 @@ SCHEMA = (
 )
 _PICKLE = pickle.HIGHEST_PROTOCOL
 # Bump when the rows change shape (the model's own shape is in cache.CACHE_VERSION already).
-MEMO_FORMAT = b"3"
+MEMO_FORMAT = b"4"
 
 
 def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
@@ -56,9 +56,26 @@ def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
     db.executemany("INSERT INTO memo_entries VALUES (?, ?)",
                    ((key, pickle.dumps(entry, _PICKLE)) for key, entry in memo.site.entries.items()))
     db.executemany("INSERT INTO memo_jobs VALUES (?, ?)",
-                   ((position, pickle.dumps(job, _PICKLE)) for position, job in enumerate(memo.jobs)))
+                   ((position, _job_row(job)) for position, job in enumerate(memo.jobs)))
     db.executemany("INSERT INTO memo_dependents VALUES (?, ?)",
                    ((key, marshal.dumps(positions)) for key, positions in memo.dependents.items()))
+
+
+def _job_row(job: RenderJob) -> bytes:
+    """A job's fields marshalled (six times faster than pickling it: 170,000 jobs at 100,000
+    articles), or pickled when a parameter is something marshal refuses (a datetime)."""
+    try:
+        return b"m" + marshal.dumps((job.output, job.url, job.kind, job.template, job.params,
+                                     job.depends_on, job.source))
+    except ValueError:
+        return b"p" + pickle.dumps(job, _PICKLE)
+
+
+def _job_from_row(blob: bytes) -> RenderJob:
+    if blob[:1] == b"m":
+        return RenderJob(*marshal.loads(blob[1:]))
+    job: RenderJob = pickle.loads(blob[1:])
+    return job
 
 
 def load_memo(db: sqlite3.Connection, outputs: MutableMapping[str, str]) -> Memo | None:
@@ -161,7 +178,7 @@ class StoredJobs(Sequence[RenderJob]):
                 blob = _column(self._db, "SELECT job FROM memo_jobs WHERE position = ?", position)
             except KeyError:
                 raise IndexError(position) from None
-            job = self._read[position] = pickle.loads(blob)
+            job = self._read[position] = _job_from_row(blob)
         return job
 
     def __len__(self) -> int:

@@ -428,3 +428,28 @@ def test_after_a_cli_edit_an_unchanged_build_is_up_to_date(tmp_path: Path) -> No
     again = Builder(root, OPTIONS)
     assert again.build().up_to_date  # nothing changed since the edit's build
     again.close()
+
+
+def test_stored_jobs_come_back_equal_whether_marshalled_or_pickled(tmp_path: Path) -> None:
+    from generator.memostore import _job_from_row, _job_row
+    from generator.model import RenderJob
+
+    plain = RenderJob("tags/x/page/2/index.html", "/news/tags/x/page/2/", "tag", "tag.html",
+                      params=(("slug", "x"), ("page", 2), ("keys", ("a.md", "b.md"))),
+                      depends_on=("a.md", "b.md"), source="tag x")
+    dated = RenderJob("sitemap.xml", "/news/sitemap.xml", "sitemap", "",
+                      params=(("urls", (("/news/", NOW),)),))
+    assert _job_row(plain)[:1] == b"m" and _job_row(dated)[:1] == b"p"  # datetime: pickled
+    for job in (plain, dated):
+        back = _job_from_row(_job_row(job))
+        assert back == job and repr(back.params) == repr(job.params)
+    # And through a real build: a fast rebuild re-reads planned jobs from the cache.
+    root = make_site(tmp_path / "site", count=8)
+    age(root)
+    Builder(root, OPTIONS).build()
+    with sqlite3.connect(root / ".cache" / "newsgen.sqlite") as db:
+        kinds = {bytes(row[0])[:1] for row in db.execute("SELECT job FROM memo_jobs")}
+    assert kinds == {b"m", b"p"}  # most jobs marshalled; the sitemaps' dates pickled
+    body_edit(root, name="story-2")
+    assert Builder(root, OPTIONS).build().fast
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
