@@ -234,11 +234,12 @@ def run() -> None:
     done by then (pages committed, cache saved and closed); only the output is flushed.
     """
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe (`newsgen build | head`): nothing more can be said
-        code = code or EXIT_ERROR
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None when started with that descriptor closed
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`newsgen build | head`)
+            code = code or EXIT_ERROR
     os._exit(code)
 
 

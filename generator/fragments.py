@@ -14,6 +14,7 @@ is replayed on every reuse, so the page's fingerprint still names it (incrementa
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,8 @@ from jinja2.ext import Extension
 from jinja2.parser import Parser
 
 _BY_VALUE = (str, int, bool, type(None))
+_CALL_BLOCK_NAMES = {"caller", "varargs", "kwargs"}
+_UNNAMED = itertools.count()
 
 
 class FragmentStore:
@@ -75,10 +78,20 @@ class FragmentCacheExtension(Extension):
         while parser.stream.skip_if("comma"):
             values.append(parser.parse_expression())
         body = parser.parse_statements(("name:endcache",), drop_needle=True)
-        # Each tag its own fragments, even two on one line: name, line and the tag's number.
+        # The body runs as a call block: there `caller`, `varargs` and `kwargs` would be the
+        # block's own, not the enclosing macro's, and the output would silently differ.
+        for node in body:
+            for name in node.find_all(nodes.Name):
+                if name.name in _CALL_BLOCK_NAMES and name.ctx == "load":
+                    parser.fail(f"{{% cache %}} cannot use '{name.name}' inside its body; "
+                                "set it to a variable before the tag and use that",
+                                name.lineno)
+        # Each tag its own fragments, even two on one line: name, line and the tag's number
+        # (a template made from a string has no name: it gets a number of its own).
         number = parser.__dict__.setdefault("cache_tags", 0)
         parser.__dict__["cache_tags"] = number + 1
-        site = nodes.Const(f"{parser.name}:{lineno}:{number}")
+        template = parser.name or f"<string {next(_UNNAMED)}>"
+        site = nodes.Const(f"{template}:{lineno}:{number}")
         call = self.call_method("_cached", [site, nodes.Tuple(values, "load")])
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 

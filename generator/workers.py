@@ -221,7 +221,7 @@ def fork_map(function: Callable[[int, int], Any], count: int, workers: int,
     results); the first runs here meanwhile. Below `minimum` items, or with one worker, it is
     one call here.
     """
-    if workers <= 1 or count < minimum:
+    if workers <= 1 or count < max(minimum, workers):
         return [function(0, count)]
     step = -(-count // workers)
     bounds = [(start, min(start + step, count)) for start in range(0, count, step)]

@@ -171,6 +171,11 @@ def test_the_command_exits_fast_but_leaves_everything_finished(site: Path) -> No
     assert not (cache / "newsgen.sqlite-wal").exists()
     broken = run_cli(site, "build", "--now", "not-a-date")
     assert broken.returncode == 2 and "not an ISO 8601 date-time" in broken.stderr
+    # Started with standard output closed (`newsgen build >&-`): nothing to flush, still 0.
+    closed = subprocess.run(["bash", "-c", f"'{sys.executable}' -m generator build >&-"],
+                            cwd=site, capture_output=False, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH}, check=False)
+    assert closed.returncode == 0, closed.stderr
     (site / "site.toml").write_text("title = [\n", encoding="utf-8")
     failed = run_cli(site, "build")
     assert failed.returncode == 1 and "site.toml:" in failed.stderr

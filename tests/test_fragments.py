@@ -113,3 +113,20 @@ def test_a_cache_tag_without_a_key_is_a_syntax_error_with_its_line() -> None:
     with pytest.raises(jinja2.TemplateSyntaxError) as err:
         env.get_template("page.html")
     assert err.value.lineno == 2
+
+
+@pytest.mark.parametrize("name", ["caller", "varargs", "kwargs"])
+def test_the_enclosing_macros_call_names_are_refused_inside_the_body(name: str) -> None:
+    # In the tag's body these would be its own call block's, not the macro's: refused, with
+    # the line, rather than rendering something else than the same layout without the tag.
+    source = ("{% macro m() %}\n{% cache 1 %}\n{{ " + name + " }}\n{% endcache %}{% endmacro %}")
+    env = environment({"page.html": source}, set())
+    with pytest.raises(jinja2.TemplateSyntaxError) as err:
+        env.get_template("page.html")
+    assert err.value.lineno == 3 and name in err.value.message
+
+
+def test_templates_made_from_strings_do_not_share_fragments() -> None:
+    env = environment({}, set())
+    assert env.from_string("{% cache 1 %}A{% endcache %}").render() == "A"
+    assert env.from_string("{% cache 1 %}B{% endcache %}").render() == "B"

@@ -439,8 +439,10 @@ def test_stored_jobs_come_back_equal_whether_marshalled_or_pickled(tmp_path: Pat
                       depends_on=("a.md", "b.md"), source="tag x")
     dated = RenderJob("sitemap.xml", "/news/sitemap.xml", "sitemap", "",
                       params=(("urls", (("/news/", NOW),)),))
+    raw = RenderJob("x/index.html", "/x/", "page", "page.html", params=(("b", bytearray(b"x")),))
     assert _job_row(plain)[:1] == b"m" and _job_row(dated)[:1] == b"p"  # datetime: pickled
-    for job in (plain, dated):
+    assert _job_row(raw)[:1] == b"p"  # marshal would give the bytearray back as bytes
+    for job in (plain, dated, raw):
         back = _job_from_row(_job_row(job))
         assert back == job and repr(back.params) == repr(job.params)
     # And through a real build: a fast rebuild re-reads planned jobs from the cache.

@@ -211,6 +211,8 @@ def test_fork_map_runs_the_later_parts_in_other_processes() -> None:
     assert parts[0][2] == os.getpid()
     assert {pid for _, _, pid in parts[1:]}.isdisjoint({os.getpid()})
     assert fork_map(part, 10, 3)[0] == (0, 10, os.getpid())  # below the minimum: one call here
+    assert fork_map(part, 0, 2, minimum=0) == [(0, 0, os.getpid())]  # nothing to split
+    assert fork_map(part, 1, 2, minimum=0) == [(0, 1, os.getpid())]
 
 
 # --- collisions -------------------------------------------------------------------------------
