@@ -179,7 +179,7 @@ class ContextBuilder:
         """The lead images made by images.py, by front-matter `image` value (before rendering)."""
         self._images = images
         self._views.clear()
-        self.fragments.fragments.clear()
+        self.fragments.clear()  # keyed by the views just dropped
 
     def view(self, key: str) -> ArticleView:
         cached = self._views.get(key)
