@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .assets import collect_assets
-from .cache import BuildState, CacheStore, input_stats, signature, trusted
+from .cache import BuildState, CacheStore, signature
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Diagnostic, GeneratorError
 from .fastbuild import FastRebuilds, Unsaved
@@ -34,6 +34,7 @@ from .incremental import (
 )
 from .model import BuildStats, Document, Output, RenderJob, Site, reference_time, timed
 from .publish import InPlaceWriter, Publisher, build_lock
+from .scan import ScanAhead, SourceScan, scan_now, trusted
 from .workers import Progress, cpu_count, load_documents, render_pages
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ class BuildResult:
 
 
 def build(root: Path, options: BuildOptions = BuildOptions(),
-          progress: Progress | None = None) -> BuildResult:
-    builder = Builder(root, options, progress)
+          progress: Progress | None = None, scan_ahead: ScanAhead | None = None) -> BuildResult:
+    builder = Builder(root, options, progress, scan_ahead=scan_ahead)
     try:
         return builder.build()
     finally:
@@ -89,8 +90,12 @@ class Builder(FastRebuilds):
     """Builds a project; kept alive by the dev server so state stays in memory between builds."""
 
     def __init__(self, root: Path, options: BuildOptions = BuildOptions(),
-                 progress: Progress | None = None, *, keep_memo: bool = False) -> None:
+                 progress: Progress | None = None, *, keep_memo: bool = False,
+                 scan_ahead: ScanAhead | None = None) -> None:
         self.root = root
+        # The CLI's scan of the sources, started before its imports (scan.py): the first
+        # build takes it up instead of scanning.
+        self.scan_ahead = scan_ahead
         self.options = options
         self.progress = progress
         self.store = CacheStore(root)
@@ -127,13 +132,22 @@ class Builder(FastRebuilds):
         except OSError:
             stamp = None  # load_config reports the missing file
         # As for every input, a file saved within the last second may have changed twice in
-        # one mtime tick (cache.RACY_NS): it is read again.
+        # one mtime tick (scan.RACY_NS): it is read again.
         if (stamp is None or self._config_cache is None or self._config_cache[0] != stamp
                 or not trusted(stamp, time.time_ns())):
             config = load_config(self.root)
             self._config_cache = (stamp, config) if stamp is not None else None
             return config
         return self._config_cache[1]
+
+    def _scan(self, result: BuildResult) -> SourceScan:
+        ahead, self.scan_ahead = self.scan_ahead, None
+        if ahead is not None:
+            scan = ahead.result()
+            # Started before ingest: if that wrote articles, the scan missed them.
+            if scan is not None and not (result.ingest and result.ingest.written):
+                return scan
+        return scan_now(self.root)
 
     def _up_to_date(self, input_signature: str, newest_mtime: int, now: datetime) -> bool:
         state = self.state
@@ -173,9 +187,8 @@ class Builder(FastRebuilds):
         if hinted_scan is not None and self.memo is not None and self._rebuild_fast(
                 config, self.memo, hinted_scan, hinted, now, result, trusted_hints=True):
             return result
-        scanned_ns = time.time_ns()
-        inputs = input_stats(self.root)
-        input_signature = signature(inputs, self.options.key())
+        scanned_ns, inputs, digest = self._scan(result)
+        input_signature = signature(digest, self.options.key())
         newest = max((mtime for _, mtime in inputs.values()), default=0)
         if (self.options.cache and not ingest_failed and config.output_dir.is_dir()
                 and not hinted and self._up_to_date(input_signature, newest, now)):
@@ -263,6 +276,9 @@ class Builder(FastRebuilds):
         self._flush_unsaved()
         self._dirty = False
         self.store.close()
+        if self.scan_ahead is not None:  # a build that failed before it scanned
+            self.scan_ahead.discard()
+            self.scan_ahead = None
 
     def _count(self, result: BuildResult, written: WriteSummary,
                counts: tuple[int, int, int, int, int]) -> None:

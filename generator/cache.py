@@ -14,7 +14,6 @@ import importlib.util
 import os
 import pickle
 import sqlite3
-import stat as stat_module
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,12 +34,12 @@ from .model import (
     Site,
     Taxonomy,
 )
+from .scan import trusted
 
 if TYPE_CHECKING:  # memostore and incremental import this module
     from .incremental import Memo
 
 CACHE_DIR = ".cache"
-WATCHED = ("content", "layouts", "seeds")
 
 
 @dataclass(slots=True)
@@ -83,55 +82,9 @@ CACHE_VERSION = (f"newsgen={__version__};ingest={INGEST_VERSION};{MARKDOWN_SETTI
                  f"python={sys.version_info[:2]};"
                  f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
 
-def input_stats(root: Path) -> dict[str, tuple[int, int]]:
-    """(size, mtime_ns) of every source file: site.toml, content/, layouts/, seeds/."""
-    stats: dict[str, tuple[int, int]] = {}
-    for name in WATCHED:
-        _scan(root / name, name, stats)
-    try:
-        st = os.stat(root / "site.toml")
-        stats["site.toml"] = (st.st_size, st.st_mtime_ns)
-    except OSError:
-        pass
-    return stats
-
-
-def _scan(folder: Path | str, prefix: str, stats: dict[str, tuple[int, int]]) -> None:
-    # The hot loop of every build (a stat per source file: 10,000 at 10,000 articles), so it
-    # is kept lean: no Path objects, one stat per entry (DirEntry caches it).
-    try:
-        listing = os.scandir(folder)
-    except OSError:
-        return
-    with listing:
-        for entry in listing:
-            name = entry.name
-            if name.startswith("."):
-                continue  # editor swap files and our own temporary files
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    _scan(entry.path, f"{prefix}/{name}", stats)
-                    continue
-                st = entry.stat()
-            except OSError:
-                continue
-            if stat_module.S_ISREG(st.st_mode):
-                stats[f"{prefix}/{name}"] = (st.st_size, st.st_mtime_ns)
-
-
-# File systems stamp mtimes with a coarse clock (ext4: one kernel tick), so a second save in the
-# same tick with the same size looks unchanged. As in git's "racily clean" rule, a file whose
-# mtime is this close to the previous scan is re-read rather than trusted.
-RACY_NS = 1_000_000_000
-
-
-def trusted(stat: tuple[int, int] | None, scanned_ns: int) -> bool:
-    return stat is not None and stat[1] < scanned_ns - RACY_NS
-
-
-def signature(stats: dict[str, tuple[int, int]], options: str) -> str:
-    listing = "".join([f"{path}\0{stats[path][0]}\0{stats[path][1]}\n" for path in sorted(stats)])
-    return hashlib.sha256(f"{CACHE_VERSION}\n{options}\n{listing}".encode()).hexdigest()
+def signature(digest: str, options: str) -> str:
+    """The build's input signature: the scan's listing digest, the version and the options."""
+    return hashlib.sha256(f"{CACHE_VERSION}\n{options}\n{digest}".encode()).hexdigest()
 
 
 class CacheStore:

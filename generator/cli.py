@@ -13,12 +13,16 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .build import BuildOptions, BuildResult, build
-from .config import load_config
-from .errors import BuildFailed, Diagnostic, GeneratorError
-from .model import reference_time
+
+# The rest of the package is imported once the command is known: a build first starts its
+# scan of the sources in a child process (scan.py), which then runs during these imports.
+if TYPE_CHECKING:
+    from .build import BuildResult
+    from .errors import Diagnostic, GeneratorError
+    from .scan import ScanAhead
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -146,13 +150,38 @@ def _iso_datetime(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=reference_time().tzinfo)
+    if value.tzinfo:
+        return value
+    from .model import reference_time
+
+    return value.replace(tzinfo=reference_time().tzinfo)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, scan_ahead: bool = False) -> int:
+    """Run one command; `scan_ahead` (the `newsgen` command's) lets a build scan its sources
+    in a forked child while this process loads the rest of the package (scan.py)."""
     args = make_parser().parse_args(argv)
     console = Console(args.verbosity)
     root = args.root.resolve()
+    ahead = None
+    if scan_ahead and args.command == "build" and args.jobs != 1:
+        from .scan import ScanAhead
+
+        ahead = ScanAhead.start(root)
+    try:
+        return _command(args, root, console, ahead)
+    finally:
+        if ahead is not None:  # not taken up: the build failed before it scanned
+            ahead.discard()
+
+
+def _command(args: argparse.Namespace, root: Path, console: Console,
+             ahead: ScanAhead | None) -> int:
+    from .build import BuildOptions, build
+    from .config import load_config
+    from .errors import BuildFailed, GeneratorError
+    from .model import reference_time
+
     try:
         if args.command == "ingest":
             return _ingest(root, console)
@@ -175,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             from .serve import serve  # imported lazily: the build path never loads tornado
 
             return serve(root, options, args.host, args.port, console)
-        result = build(root, options, Progress(console) if console.verbosity >= 0 else None)
+        result = build(root, options, Progress(console) if console.verbosity >= 0 else None,
+                       ahead)
     except BuildFailed as failed:
         console.diagnostics(failed.diagnostics)
         print(f"build failed: {failed.message}", file=sys.stderr)
@@ -192,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ingest(root: Path, console: Console) -> int:
+    from .config import load_config
     from .ingest import ingest  # imported on use: a build that skips ingest starts faster
 
     report = ingest(load_config(root))
@@ -233,7 +264,7 @@ def run() -> None:
     12 s build at 10,000 articles, for nothing. Everything that must outlive the process is
     done by then (pages committed, cache saved and closed); only the output is flushed.
     """
-    code = main()
+    code = main(scan_ahead=True)
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:  # None when started with that descriptor closed

@@ -9,7 +9,7 @@ rebuild and keeps the cache in step with what it wrote.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from .incremental import (
     record_renders,
     recorded_deep,
 )
+from .memostore import StoredHashes
 from .model import Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter
 from .urls import Urls
@@ -123,8 +124,8 @@ class FastRebuilds:
             return False
         with timed(result.stats, "render+write"):
             renderer = self._fast_renderer(config, memo, site, now)
-            shas = {**memo.shas, **{doc.key: doc.sha256 for doc in documents}}
-            cards = {**memo.cards, **{doc.key: card_hash(doc) for doc in documents}}
+            shas = _overlay(memo.shas, {doc.key: doc.sha256 for doc in documents})
+            cards = _overlay(memo.cards, {doc.key: card_hash(doc) for doc in documents})
             hashes = (shas.__getitem__, cards.__getitem__)
             jobs = _stale_jobs(memo, [memo.jobs[position]
                                       for position in affected_jobs(memo, keys)], *hashes)
@@ -193,6 +194,14 @@ class FastRebuilds:
             self.store.save_fast(self.memo, sorted(unsaved.keys), unsaved.outputs,
                                  unsaved.signature, unsaved.seeds)
             self._dirty, self._unsaved = False, Unsaved()
+
+
+def _overlay(hashes: Mapping[str, str], edited: dict[str, str]) -> Mapping[str, str]:
+    """Hashes with the edited documents' replaced: a copy of the dev server's dict, or a new
+    view of the rows of a memo read from the cache (copying would read every row)."""
+    if isinstance(hashes, StoredHashes):
+        return hashes.updated(edited)
+    return {**hashes, **edited}
 
 
 def _stale_jobs(memo: Memo, jobs: Sequence[RenderJob], shas: Callable[[str], str],

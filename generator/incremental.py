@@ -16,8 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .cache import CACHE_VERSION, fingerprint, trusted
+from .cache import CACHE_VERSION, fingerprint
 from .model import Document, Entry, RenderJob, Site
+from .scan import trusted
 
 
 @dataclass(slots=True)
@@ -29,8 +30,8 @@ class Memo:
     fingerprints: Fingerprints
     renderer: Any  # generator.render.Renderer (kept to reuse its compiled templates), or None
     dependents: Mapping[str, list[int]]  # document key -> indexes of jobs that show it
-    shas: dict[str, str]  # document key -> source hash, for every entry of the site
-    cards: dict[str, str]  # document key -> card_hash, for every entry of the site
+    shas: Mapping[str, str]  # document key -> source hash, for every entry of the site
+    cards: Mapping[str, str]  # document key -> card_hash, for every entry of the site
     counts: tuple[int, int, int, int, int]  # feeds, pages, other outputs, jobs, assets
     next_event: datetime | None  # when time alone changes the site (see build._next_event)
     # A memo read from the cache has no renderer yet: (asset manifest, lead images) to make one.

@@ -52,7 +52,7 @@ def copy_project(target: Path, *, seeds: bool = True, content: bool = True) -> P
 
 def age(root: Path) -> None:
     """Date every source file 10 s back. Files saved within a second of a build's scan are
-    re-read as if edited (the racy-mtime rule in generator/cache.py), which would keep every
+    re-read as if edited (the racy-mtime rule in generator/scan.py), which would keep every
     build of a just-made test site off the fast and no-change paths."""
     past = time.time_ns() - 10 * 1_000_000_000
     for path in [*root.rglob("*")]:

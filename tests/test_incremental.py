@@ -421,7 +421,7 @@ def test_after_a_cli_edit_an_unchanged_build_is_up_to_date(tmp_path: Path) -> No
     age(root)
     Builder(root, OPTIONS).build()
     body_edit(root, name="story-3")
-    time.sleep(1.1)  # past the racy-mtime second (cache.RACY_NS): the edit is then trusted
+    time.sleep(1.1)  # past the racy-mtime second (scan.RACY_NS): the edit is then trusted
     edited = Builder(root, OPTIONS)
     assert edited.build().fast
     edited.close()
@@ -454,4 +454,43 @@ def test_stored_jobs_come_back_equal_whether_marshalled_or_pickled(tmp_path: Pat
     assert kinds == {b"m", b"p"}  # most jobs marshalled; the sitemaps' dates pickled
     body_edit(root, name="story-2")
     assert Builder(root, OPTIONS).build().fast
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_fast_edits_store_their_scan_and_hashes_as_rows(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI edit writes back the edited documents' rows, not whole-site blobs; past
+    INPUT_DELTAS changed stats the scan is written whole again. Read back, the memo must match
+    what a full build makes of the same sources."""
+    from generator import memostore
+    from generator.cache import CacheStore
+    from generator.scan import scan_now
+
+    monkeypatch.setattr(memostore, "INPUT_DELTAS", 3)
+    root = make_site(tmp_path / "site", count=12)
+    age(root)
+    Builder(root, OPTIONS).build()
+    db = root / ".cache" / "newsgen.sqlite"
+    deltas = []
+    for story in (2, 5, 7, 2, 9, 11):
+        body_edit(root, text=f"\nEdit of story {story}.\n", name=f"story-{story}")
+        assert Builder(root, OPTIONS).build().fast
+        with sqlite3.connect(db) as connection:
+            deltas.append(connection.execute("SELECT COUNT(*) FROM memo_inputs").fetchone()[0])
+        store = CacheStore(root)
+        stored = store.load_memo()
+        assert stored is not None and stored.inputs == scan_now(root)[1]
+        store.close()
+    assert deltas[0] == 1 and max(deltas) <= 3 and 0 in deltas[1:]  # rows, then compacted
+    scratch = tmp_path / "fresh"
+    shutil.copytree(root, scratch, ignore=shutil.ignore_patterns("public", ".cache"))
+    fresh = Builder(scratch, OPTIONS, keep_memo=True)
+    fresh.build()
+    assert fresh.memo is not None
+    store = CacheStore(root)
+    stored = store.load_memo()
+    assert stored is not None
+    assert {key: stored.shas[key] for key in fresh.memo.shas} == fresh.memo.shas
+    assert {key: stored.cards[key] for key in fresh.memo.cards} == fresh.memo.cards
+    store.close()
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")

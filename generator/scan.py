@@ -1,0 +1,139 @@
+"""The input scan: (size, mtime) of every source file, and a digest of that listing.
+
+Every build starts here: it is how a build knows what changed. At 10,000 articles the scan is
+10,000 `stat` calls, 55 ms, which the CLI need not wait for: `ScanAhead` runs it in a forked
+child while the parent imports Jinja, Markdown and YAML (110 ms), so this module imports
+nothing from the package and only the standard library's basics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import stat as stat_module
+import time
+from pathlib import Path
+
+WATCHED = ("content", "layouts", "seeds")
+
+# File systems stamp mtimes with a coarse clock (ext4: one kernel tick), so a second save in the
+# same tick with the same size looks unchanged. As in git's "racily clean" rule, a file whose
+# mtime is this close to the previous scan is re-read rather than trusted.
+RACY_NS = 1_000_000_000
+
+Stats = dict[str, tuple[int, int]]  # path relative to the project -> (size, mtime_ns)
+# When the scan started (later mtimes are racy), the stats, and their listing_digest.
+SourceScan = tuple[int, Stats, str]
+
+
+def trusted(stat: tuple[int, int] | None, scanned_ns: int) -> bool:
+    return stat is not None and stat[1] < scanned_ns - RACY_NS
+
+
+def input_stats(root: Path) -> Stats:
+    """(size, mtime_ns) of every source file: site.toml, content/, layouts/, seeds/."""
+    stats: Stats = {}
+    for name in WATCHED:
+        _scan(root / name, name, stats)
+    try:
+        st = os.stat(root / "site.toml")
+        stats["site.toml"] = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        pass
+    return stats
+
+
+def _scan(folder: Path | str, prefix: str, stats: Stats) -> None:
+    # The hot loop of every build (a stat per source file: 10,000 at 10,000 articles), so it
+    # is kept lean: no Path objects, one stat per entry (DirEntry caches it).
+    try:
+        listing = os.scandir(folder)
+    except OSError:
+        return
+    with listing:
+        for entry in listing:
+            name = entry.name
+            if name.startswith("."):
+                continue  # editor swap files and our own temporary files
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    _scan(entry.path, f"{prefix}/{name}", stats)
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue
+            if stat_module.S_ISREG(st.st_mode):
+                stats[f"{prefix}/{name}"] = (st.st_size, st.st_mtime_ns)
+
+
+def listing_digest(stats: Stats) -> str:
+    """A hash of every (path, size, mtime): equal digests, same listing."""
+    listing = "".join([f"{path}\0{stats[path][0]}\0{stats[path][1]}\n" for path in sorted(stats)])
+    return hashlib.sha256(listing.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def scan_now(root: Path) -> SourceScan:
+    scanned_ns = time.time_ns()  # before the first stat: a file saved during the scan is racy
+    stats = input_stats(root)
+    return scanned_ns, stats, listing_digest(stats)
+
+
+class ScanAhead:
+    """`scan_now(root)` running in a forked child, for a build to take up later (`result`).
+
+    Only the CLI starts one, before its heavy imports; a build whose own steps may have changed
+    the sources since (ingest writing articles) scans again instead. The child shares nothing
+    with the parent but a pipe, and never runs the parent's code after the fork: it scans,
+    writes the marshalled scan and leaves with `os._exit`.
+    """
+
+    def __init__(self, pid: int, pipe: int) -> None:
+        self._pid, self._pipe = pid, pipe
+
+    @classmethod
+    def start(cls, root: Path) -> ScanAhead | None:
+        """The scan started in a child, or None where processes cannot fork."""
+        if not hasattr(os, "fork"):
+            return None
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                os.close(read_end)
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(marshal.dumps(scan_now(root)))
+                code = 0
+            finally:
+                os._exit(code)  # silently, whatever happened: the parent then scans itself
+        os.close(write_end)
+        return cls(pid, read_end)
+
+    def result(self) -> SourceScan | None:
+        """The child's scan (waiting for it), or None when it failed. Once only."""
+        if self._pipe < 0:
+            return None
+        chunks = []
+        with os.fdopen(self._pipe, "rb") as pipe:
+            self._pipe = -1
+            while chunk := pipe.read(1 << 20):
+                chunks.append(chunk)
+        _, status = os.waitpid(self._pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+        try:
+            scanned_ns, stats, digest = marshal.loads(b"".join(chunks))
+        except (EOFError, ValueError, TypeError):
+            return None
+        return int(scanned_ns), stats, str(digest)
+
+    def discard(self) -> None:
+        """Stop the child if its scan was never taken up."""
+        if self._pipe >= 0:
+            os.close(self._pipe)
+            self._pipe = -1
+            import signal
+
+            os.kill(self._pid, signal.SIGKILL)  # not reaped yet, so the pid is still ours
+            os.waitpid(self._pid, 0)
