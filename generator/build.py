@@ -86,6 +86,12 @@ def build(root: Path, options: BuildOptions = BuildOptions(),
         builder.close()  # the cache's connection too: SQLite folds its log into the file
 
 
+# What a fast rebuild imports (Markdown and YAML to load the edited article, Jinja to render),
+# imported while the CLI waits for its scan: a build that needs none of them (nothing changed)
+# has nothing better to do in that time.
+_EDIT_MODULES = ("jinja2", "generator.render", "yaml", "markdown", "generator.content")
+
+
 class Builder(FastRebuilds):
     """Builds a project; kept alive by the dev server so state stays in memory between builds."""
 
@@ -143,7 +149,7 @@ class Builder(FastRebuilds):
     def _scan(self, result: BuildResult) -> SourceScan:
         ahead, self.scan_ahead = self.scan_ahead, None
         if ahead is not None:
-            scan = ahead.result()
+            scan = ahead.result(meanwhile=_EDIT_MODULES)
             # Started before ingest: if that wrote articles, the scan missed them.
             if scan is not None and not (result.ingest and result.ingest.written):
                 return scan

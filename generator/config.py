@@ -7,7 +7,6 @@ scanner). Never touches anything but the one file it is given.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -224,6 +223,8 @@ def _check_table(
     for key, value in data.items():
         where = locate(table, key)
         if key not in schema:
+            import difflib  # only for this message
+
             close = difflib.get_close_matches(key, list(schema), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(schema)}"
             name = f"{table}.{key}" if table else key

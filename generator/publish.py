@@ -8,7 +8,6 @@ Never writes outside the folder; every OSError becomes a `PublishError` with a h
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import os
@@ -238,6 +237,8 @@ _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 def _exchange(source: Path, target: Path) -> bool:
     """Swap two folders atomically (Linux renameat2); False where the system cannot."""
+    import ctypes  # here: only a full build swaps folders, and ctypes costs 2 ms to import
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
