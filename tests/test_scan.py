@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,3 +126,23 @@ def test_the_newsgen_command_builds_with_its_scan_ahead(tmp_path: Path) -> None:
     assert "rendered" in edited.stdout
     page = next((root / "public").glob(f"*/*/{article.stem}/index.html"))
     assert "A late paragraph." in page.read_text(encoding="utf-8")
+
+
+def test_the_wait_for_a_slow_scan_is_spent_importing(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_project(tmp_path / "site")
+    real = scan.input_stats
+
+    def slow(folder: Path) -> dict[str, tuple[int, int]]:
+        time.sleep(1.0)
+        return real(folder)
+
+    monkeypatch.setattr(scan, "input_stats", slow)  # the child inherits the slow scan
+    ahead = ScanAhead.start(root)
+    monkeypatch.undo()
+    for name in ("colorsys", "wave"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert ahead is not None
+    result = ahead.result(meanwhile=("wave", "colorsys"))
+    assert result is not None and result[1] == scan.input_stats(root)
+    assert "wave" in sys.modules and "colorsys" in sys.modules
