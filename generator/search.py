@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import Diagnostic
 from .model import Output
+from .publish import files_under
 
 OUTPUT_SUBDIR = "pagefind"
 TIMEOUT_SECONDS = 600
@@ -115,7 +116,7 @@ def _reusable(previous_dir: Path, site_dir: Path, changed: Collection[str]) -> b
 
 
 def _html_files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*.html")}
+    return {path for path in files_under(folder) if path.endswith(".html")}
 
 
 def _run(binary: Path, site_dir: Path, bundle: Path) -> str:

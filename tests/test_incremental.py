@@ -494,3 +494,18 @@ def test_fast_edits_store_their_scan_and_hashes_as_rows(tmp_path: Path,
     assert {key: stored.cards[key] for key in fresh.memo.cards} == fresh.memo.cards
     store.close()
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_a_clean_build_counts_the_old_files_it_drops(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=6)
+    Builder(root, OPTIONS).build()
+    public = root / "public"
+    write(public / "stray" / "left-over.html", "<p>old</p>")
+    write(public / "notes.txt", "old")
+    clean = BuildOptions(**{**_fields(OPTIONS), "cache": False})
+    assert Builder(root, clean).build().stats.removed == 2
+    assert not (public / "notes.txt").exists() and (public / "index.html").is_file()
+    (root / "content" / "articles" / "story-5.md").unlink()
+    result = Builder(root, clean).build()
+    assert result.stats.removed >= 1  # the dropped article's page, at least
+    assert not list(public.glob("*/*/story-5/index.html"))
