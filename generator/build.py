@@ -124,7 +124,11 @@ class Builder(FastRebuilds):
         config = self._config()
         hinted = {p.resolve().relative_to(self.root.resolve()).as_posix() for p in changed or ()
                   if p.resolve().is_relative_to(self.root.resolve())}
-        with build_lock(self.root):
+        with build_lock(self.root) as waited:
+            if waited and self.scan_ahead is not None:
+                # Scanned before another build ran (and perhaps ingested): out of date.
+                self.scan_ahead.discard()
+                self.scan_ahead = None
             result = self._build(config, hinted)
         result.seconds = time.perf_counter() - started
         return result
@@ -210,6 +214,9 @@ class Builder(FastRebuilds):
             return result
         # The full path reads the cache's state: it must include what fast rebuilds did.
         self._flush_unsaved()
+        # Replaced once this build succeeds; if it fails, a memo read from the cache must not
+        # stay beside the state loaded below (fast rebuilds would take it for their own).
+        self.memo = None
         state = self._previous_state(result)
         with timed(stats, "load"):
             documents = self._load(config, inputs, state, result, hinted)

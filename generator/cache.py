@@ -215,11 +215,13 @@ class CacheStore:
                 self._discard(f"the build cache is unreadable ({err}); rebuilding it")
                 return None
 
-    def save_fast(self, memo: Memo, changed: Sequence[str], outputs: dict[str, str],
-                  input_signature: str, seeds: dict[str, tuple[int, int, str]] | None) -> None:
-        """After a fast rebuild: the edited entries and re-rendered fingerprints, and the new
-        signature, in one transaction. The pickled state is left as it is: its document rows
-        are re-checked against the files anyway, and fingerprints live in their own table."""
+    def save_fast(self, memo: Memo, changed: tuple[Sequence[str], Sequence[str]],
+                  outputs: dict[str, str], input_signature: str,
+                  seeds: dict[str, tuple[int, int, str]] | None) -> None:
+        """After a fast rebuild: the edited entries and the files with new stats (`changed`),
+        the re-rendered fingerprints and the new signature, in one transaction. The pickled
+        state is left as it is: its document rows are re-checked against the files anyway,
+        and fingerprints live in their own table."""
         # The scan time goes with the signature: up_to_date trusts the one only with the other
         # (without it, every unchanged build after a CLI edit re-checked its edited files).
         rows = {"signature": input_signature.encode(), "outputs_valid": b"1",
@@ -231,7 +233,7 @@ class CacheStore:
         with self._failing("write", corrupt_too=True):
             db = self._connect()
             with db:
-                memostore.update_memo(db, memo, changed)
+                memostore.update_memo(db, memo, *changed)
                 db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?)", outputs.items())
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
 

@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None, *, scan_ahead: bool = False) -> int:
     console = Console(args.verbosity)
     root = args.root.resolve()
     ahead = None
+    # Not with --jobs 1, which asks for no worker processes (a scan is one).
     if scan_ahead and args.command == "build" and args.jobs != 1:
         from .scan import ScanAhead
 

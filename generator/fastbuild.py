@@ -150,6 +150,9 @@ class FastRebuilds:
             memo.fingerprints.outputs.update(fresh)
         self._count(result, (len(fresh), writer.counts(), 0), memo.counts)  # fresh: re-rendered
         self.store.put_html((doc.sha256, doc.html) for doc in documents)
+        # Whose stats the stored memo must take (modified_documents lets seeds differ too).
+        restated = [*keys, *(path for path in inputs if path.startswith("seeds/")
+                             and memo.inputs.get(path) != inputs[path])]
         memo.inputs, memo.scanned_ns, memo.site = inputs, scanned_ns, site
         memo.shas, memo.cards = shas, cards
         search = self.options.search and config.search and bool(writer.changed)
@@ -162,7 +165,7 @@ class FastRebuilds:
                 self.state.outputs.update(fresh)
                 self.state.signature, self.state.scanned_ns = input_signature, scanned_ns
             else:  # a memo read from the cache: close() stores the rows that changed
-                self._unsaved.note(keys, fresh, input_signature, seeds)
+                self._unsaved.note(keys, restated, fresh, input_signature, seeds)
             self._dirty = True
             # Pagefind re-indexes the whole site (seconds at 10,000 articles): the dev server
             # runs it after the browser has reloaded, through refresh_search().
@@ -170,7 +173,7 @@ class FastRebuilds:
         else:  # the CLI: store the few changed rows now
             if search:
                 self._index_search(config, writer, result.diagnostics)
-            self.store.save_fast(memo, keys, fresh, input_signature, seeds)
+            self.store.save_fast(memo, (keys, restated), fresh, input_signature, seeds)
         result.fast = True
         return True
 
@@ -191,8 +194,8 @@ class FastRebuilds:
         """Store what fast rebuilds on a memo read from the cache changed (see close())."""
         if self._dirty and self.state is None and self.memo is not None:
             unsaved = self._unsaved
-            self.store.save_fast(self.memo, sorted(unsaved.keys), unsaved.outputs,
-                                 unsaved.signature, unsaved.seeds)
+            self.store.save_fast(self.memo, (sorted(unsaved.keys), sorted(unsaved.restated)),
+                                 unsaved.outputs, unsaved.signature, unsaved.seeds)
             self._dirty, self._unsaved = False, Unsaved()
 
 
@@ -240,14 +243,16 @@ def _put_back(output_dir: Path, before: dict[str, bytes | None]) -> None:
 class Unsaved:
     """What fast rebuilds on a memo read from the cache changed, for Builder.close()."""
 
-    keys: set[str] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)  # edited documents
+    restated: set[str] = field(default_factory=set)  # files with new stats (seeds too)
     outputs: dict[str, str] = field(default_factory=dict)
     signature: str = ""
     seeds: dict[str, tuple[int, int, str]] | None = None
 
-    def note(self, keys: Sequence[str], outputs: dict[str, str], signature: str,
-             seeds: dict[str, tuple[int, int, str]] | None) -> None:
+    def note(self, keys: Sequence[str], restated: Sequence[str], outputs: dict[str, str],
+             signature: str, seeds: dict[str, tuple[int, int, str]] | None) -> None:
         self.keys.update(keys)
+        self.restated.update(restated)
         self.outputs.update(outputs)
         self.signature = signature
         self.seeds = seeds if seeds is not None else self.seeds

@@ -55,19 +55,22 @@ def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
         "options": memo.options.encode(),
         "format": MEMO_FORMAT,
     }
+    # Read everything first: a memo read from the cache reads these tables lazily, and would
+    # find them emptied below.
+    entries, jobs = dict(memo.site.entries), list(memo.jobs)
+    dependents, shas, cards = dict(memo.dependents), dict(memo.shas), dict(memo.cards)
     for table in ("memo", "memo_entries", "memo_jobs", "memo_dependents", "memo_hashes",
                   "memo_inputs"):
         db.execute(f"DELETE FROM {table}")
     db.executemany("INSERT INTO memo VALUES (?, ?)", rows.items())
     db.executemany("INSERT INTO memo_entries VALUES (?, ?)",
-                   ((key, pickle.dumps(entry, _PICKLE)) for key, entry in memo.site.entries.items()))
+                   ((key, pickle.dumps(entry, _PICKLE)) for key, entry in entries.items()))
     db.executemany("INSERT INTO memo_jobs VALUES (?, ?)",
-                   ((position, _job_row(job)) for position, job in enumerate(memo.jobs)))
+                   ((position, _job_row(job)) for position, job in enumerate(jobs)))
     db.executemany("INSERT INTO memo_dependents VALUES (?, ?)",
-                   ((key, marshal.dumps(positions)) for key, positions in memo.dependents.items()))
-    cards = memo.cards
+                   ((key, marshal.dumps(positions)) for key, positions in dependents.items()))
     db.executemany("INSERT INTO memo_hashes VALUES (?, ?, ?)",
-                   ((key, sha, cards[key]) for key, sha in memo.shas.items()))
+                   ((key, sha, cards[key]) for key, sha in shas.items()))
 
 
 def _job_row(job: RenderJob) -> bytes:
@@ -127,24 +130,26 @@ def load_memo(db: sqlite3.Connection, outputs: MutableMapping[str, str]) -> Memo
     return memo
 
 
-def update_memo(db: sqlite3.Connection, memo: Memo, changed: Sequence[str]) -> None:
-    """Store what a fast rebuild changed: the edited entries, hashes and the input scan.
+def update_memo(db: sqlite3.Connection, memo: Memo, edited: Sequence[str],
+                restated: Sequence[str]) -> None:
+    """Store what a fast rebuild changed: the edited documents' entries and hashes, and the
+    stats of the files whose stats changed (`restated`: the edited documents, and seeds).
 
-    A fast rebuild runs only when nothing but `changed` differs from the memo's inputs, so
-    their stats, written over the blob, give the whole scan.
+    A fast rebuild runs only when nothing else differs from the memo's inputs, so those
+    stats, written over the blob, give the whole scan.
     """
     entries, shas, cards = memo.site.entries, memo.shas, memo.cards
     db.executemany("INSERT OR REPLACE INTO memo_entries VALUES (?, ?)",
-                   ((key, pickle.dumps(entries[key], _PICKLE)) for key in changed))
+                   ((key, pickle.dumps(entries[key], _PICKLE)) for key in edited))
     db.executemany("INSERT OR REPLACE INTO memo_hashes VALUES (?, ?, ?)",
-                   ((key, shas[key], cards[key]) for key in changed))
+                   ((key, shas[key], cards[key]) for key in edited))
     rows = {"scanned_ns": str(memo.scanned_ns).encode()}
-    if _count(db, "memo_inputs") + len(changed) > INPUT_DELTAS:
+    if _count(db, "memo_inputs") + len(restated) > INPUT_DELTAS:
         db.execute("DELETE FROM memo_inputs")
         rows["inputs"] = marshal.dumps(memo.inputs)
     else:
         db.executemany("INSERT OR REPLACE INTO memo_inputs VALUES (?, ?, ?)",
-                       ((key, *memo.inputs[key]) for key in changed))
+                       ((path, *memo.inputs[path]) for path in restated))
     db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)", rows.items())
 
 
@@ -202,7 +207,7 @@ class StoredHashes(Mapping[str, str]):
 
     def __init__(self, db: sqlite3.Connection, column: str,
                  read: dict[str, str] | None = None) -> None:
-        self._db, self._column = db, column
+        self._db, self._field = db, column
         self._query = f"SELECT {column} FROM memo_hashes WHERE key = ?"
         self._read: dict[str, str] = read or {}
 
@@ -219,7 +224,7 @@ class StoredHashes(Mapping[str, str]):
         return _count(self._db, "memo_hashes")
 
     def updated(self, hashes: dict[str, str]) -> StoredHashes:
-        return StoredHashes(self._db, self._column, {**self._read, **hashes})
+        return StoredHashes(self._db, self._field, {**self._read, **hashes})
 
 
 class StoredJobs(Sequence[RenderJob]):

@@ -21,17 +21,25 @@ from .model import Output
 
 
 @contextmanager
-def build_lock(root: Path) -> Iterator[None]:
-    """Serialise builds of one project: a second build waits for the first (no mixed public/)."""
+def build_lock(root: Path) -> Iterator[bool]:
+    """Serialise builds of one project: a second build waits for the first (no mixed public/).
+
+    Gives True when it had to wait: another build ran meanwhile (and may have ingested).
+    """
     lock_path = root / ".newsgen.lock"
     try:
         handle = open(lock_path, "a")  # noqa: SIM115 (closed below, after the unlock)
     except OSError as err:
         raise _os_error(err, lock_path, "cannot create the build lock") from None
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            waited = False
+        except BlockingIOError:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            waited = True
+        try:
+            yield waited
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -13,6 +13,7 @@ import importlib
 import marshal
 import os
 import select
+import signal
 import stat as stat_module
 import time
 from array import array
@@ -94,9 +95,9 @@ class ScanAhead:
     """`scan_now(root)` running in a forked child, for a build to take up later (`result`).
 
     Only the CLI starts one, before its heavy imports; a build whose own steps may have changed
-    the sources since (ingest writing articles) scans again instead. The child shares nothing
-    with the parent but a pipe, and never runs the parent's code after the fork: it scans,
-    writes the marshalled scan and leaves with `os._exit`.
+    the sources since (ingest writing articles, or another build it waited for) scans again
+    instead. The child uses nothing of the parent's but the pipe, and never runs the parent's
+    code after the fork: it scans, writes the marshalled scan and leaves with `os._exit`.
     """
 
     def __init__(self, pid: int, pipe: int) -> None:
@@ -105,7 +106,9 @@ class ScanAhead:
     @classmethod
     def start(cls, root: Path) -> ScanAhead | None:
         """The scan started in a child, or None where processes cannot fork."""
-        if not hasattr(os, "fork"):
+        if not hasattr(os, "fork") or signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+            # With SIGCHLD ignored the child would be reaped on exit and its pid could be
+            # reused before `discard` kills it.
             return None
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -129,30 +132,28 @@ class ScanAhead:
         """
         if self._pipe < 0:
             return None
-        for module in meanwhile:
-            if select.select([self._pipe], [], [], 0)[0]:
-                break  # the child is writing: it has finished
-            importlib.import_module(module)
         chunks = []
-        with os.fdopen(self._pipe, "rb") as pipe:
-            self._pipe = -1
-            while chunk := pipe.read(1 << 20):
-                chunks.append(chunk)
-        _, status = os.waitpid(self._pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            return None
         try:
+            for module in meanwhile:
+                if select.select([self._pipe], [], [], 0)[0]:
+                    break  # the child is writing: it has finished
+                importlib.import_module(module)
+            while chunk := os.read(self._pipe, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            self.discard()
+        try:  # a child that failed wrote nothing, or was cut short: marshal refuses either
             scanned_ns, stats, digest = marshal.loads(b"".join(chunks))
         except (EOFError, ValueError, TypeError):
             return None
         return int(scanned_ns), stats, str(digest)
 
     def discard(self) -> None:
-        """Stop the child if its scan was never taken up."""
-        if self._pipe >= 0:
-            os.close(self._pipe)
-            self._pipe = -1
-            import signal
-
-            os.kill(self._pid, signal.SIGKILL)  # not reaped yet, so the pid is still ours
-            os.waitpid(self._pid, 0)
+        """Close the pipe and reap the child, stopping it first if it is still scanning."""
+        if self._pipe < 0:
+            return
+        os.close(self._pipe)
+        self._pipe = -1
+        # Not reaped yet, so the pid is still this child's (a zombie at worst): safe to kill.
+        os.kill(self._pid, signal.SIGKILL)
+        os.waitpid(self._pid, 0)

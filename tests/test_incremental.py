@@ -509,3 +509,74 @@ def test_a_clean_build_counts_the_old_files_it_drops(tmp_path: Path) -> None:
     result = Builder(root, clean).build()
     assert result.stats.removed >= 1  # the dropped article's page, at least
     assert not list(public.glob("*/*/story-5/index.html"))
+
+
+def test_a_seed_edit_taken_on_the_fast_path_stores_the_seeds_new_stat(tmp_path: Path) -> None:
+    """Ingest turns a seed edit into an article edit; the fast rebuild that follows must store
+    the seed's new stat as well as the article's, or the stored scan drifts from the files."""
+    from generator.cache import CacheStore
+    from generator.scan import scan_now
+
+    root = copy_project(tmp_path / "site", content=False)
+    age(root)
+    with_ingest = BuildOptions(**{**_fields(OPTIONS), "ingest": True})
+    Builder(root, with_ingest).build()
+    seed = next((root / "seeds").glob("*.txt"))
+    seed.write_text(seed.read_text(encoding="utf-8") + "\nOne more paragraph from the wire.\n",
+                    encoding="utf-8")
+    result = Builder(root, with_ingest).build()
+    assert result.ingest is not None and result.ingest.written and result.fast
+    store = CacheStore(root)
+    stored = store.load_memo()
+    assert stored is not None and stored.inputs == scan_now(root)[1]
+    store.close()
+
+
+def test_a_failed_full_build_in_the_dev_server_leaves_no_memo_behind(tmp_path: Path) -> None:
+    """A dev server started on a built site reads the memo from the cache. When a full build
+    then fails, that memo must go: the next fast rebuild would otherwise mix it with the state
+    the failed build loaded, and saving both on exit wrote an empty memo."""
+    root = make_site(tmp_path / "site", count=8)
+    age(root)
+    Builder(root, OPTIONS).build()
+    server = Builder(root, OPTIONS, keep_memo=True)
+    assert server.build().up_to_date and server.memo is not None
+    bad = root / "content" / "articles" / "broken.md"
+    bad.write_text("---\ntitle: [unclosed\n---\nBody\n", encoding="utf-8")
+    with pytest.raises(GeneratorError):
+        server.build()
+    bad.unlink()
+    body_edit(root, name="story-3")
+    server.build()
+    server.close()
+    body_edit(root, text="\nAnd a second edit.\n", name="story-4")
+    assert Builder(root, OPTIONS).build().fast  # a new process, from the memo saved on exit
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_saving_a_memo_read_from_the_cache_keeps_every_row(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from generator.cache import CacheStore
+
+    root = make_site(tmp_path / "site", count=8)
+    age(root)
+    Builder(root, OPTIONS).build()
+    tables = ("memo_entries", "memo_jobs", "memo_dependents", "memo_hashes")
+
+    def counts() -> list[int]:
+        with sqlite3.connect(root / ".cache" / "newsgen.sqlite") as db:
+            return [db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables]
+
+    before = counts()
+    store = CacheStore(root)
+    memo, state = store.load_memo(), store.load()
+    assert memo is not None and state is not None and memo.renderer_inputs is not None
+    manifest, images = memo.renderer_inputs
+    memo.renderer = SimpleNamespace(manifest=manifest, contexts=SimpleNamespace(_images=images))
+    store.save(state, memo)  # its rows are read lazily, from the tables the save replaces
+    store.close()
+    assert counts() == before and min(before) > 0
+    body_edit(root, name="story-2")
+    assert Builder(root, OPTIONS).build().fast
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")

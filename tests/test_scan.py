@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +17,7 @@ from conftest import ROOT, age, copy_project
 from generator import scan
 from generator.build import Builder, BuildOptions, build
 from generator.errors import GeneratorError
+from generator.publish import build_lock
 from generator.scan import ScanAhead, listing_digest, scan_now
 
 NOW = datetime(2026, 7, 25, tzinfo=UTC)
@@ -100,6 +103,8 @@ def test_a_scan_made_before_ingest_wrote_articles_is_not_used(tmp_path: Path) ->
     root = copy_project(tmp_path / "site", content=False)
     age(root)
     ahead = ScanAhead.start(root)
+    assert ahead is not None
+    select.select([ahead._pipe], [], [], 30)  # the scan is done before ingest writes
     result = Builder(root, BuildOptions(search=False, now=NOW, jobs=1), scan_ahead=ahead).build()
     assert result.ingest is not None and len(result.ingest.written) == 1
     slug = result.ingest.written[0].stem
@@ -146,3 +151,32 @@ def test_the_wait_for_a_slow_scan_is_spent_importing(tmp_path: Path,
     result = ahead.result(meanwhile=("wave", "colorsys"))
     assert result is not None and result[1] == scan.input_stats(root)
     assert "wave" in sys.modules and "colorsys" in sys.modules
+
+
+def test_a_scan_made_before_waiting_for_another_build_is_not_used(tmp_path: Path) -> None:
+    """Another build holds the lock and adds an article meanwhile: the scan the CLI started
+    before it waited must not be trusted."""
+    root = copy_project(tmp_path / "site")
+    age(root)
+    Builder(root, OPTIONS).build()
+    ahead = ScanAhead.start(root)
+    assert ahead is not None
+    select.select([ahead._pipe], [], [], 30)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_build() -> None:
+        with build_lock(root):
+            locked.set()
+            article = root / "content" / "articles" / "late-story.md"
+            article.write_text("---\ntitle: A late story\ndate: '2026-07-20T10:00:00+00:00'\n"
+                               "section: world\n---\n\nWritten while the other build waited.\n",
+                               encoding="utf-8")
+            release.wait(30)
+
+    holder = threading.Thread(target=other_build)
+    holder.start()
+    assert locked.wait(30)
+    threading.Timer(0.3, release.set).start()
+    Builder(root, OPTIONS, scan_ahead=ahead).build()  # waits for the lock, then builds
+    holder.join()
+    assert list((root / "public").glob("*/*/late-story/index.html"))
