@@ -126,7 +126,8 @@ class Builder(FastRebuilds):
                   if p.resolve().is_relative_to(self.root.resolve())}
         with build_lock(self.root) as waited:
             if waited and self.scan_ahead is not None:
-                # Scanned before another build ran (and perhaps ingested): out of date.
+                # Scanned before another build ran (and perhaps ingested): out of date. (A
+                # build that ran before this one asked for the lock: see _scan.)
                 self.scan_ahead.discard()
                 self.scan_ahead = None
             result = self._build(config, hinted)
@@ -154,8 +155,10 @@ class Builder(FastRebuilds):
         ahead, self.scan_ahead = self.scan_ahead, None
         if ahead is not None:
             scan = ahead.result(meanwhile=_EDIT_MODULES)
-            # Started before ingest: if that wrote articles, the scan missed them.
-            if scan is not None and not (result.ingest and result.ingest.written):
+            # Started before ingest and before the lock: if ingest wrote articles, or another
+            # build scanned (and published) since, this scan is out of date.
+            if (scan is not None and not (result.ingest and result.ingest.written)
+                    and self.store.scanned_ns() <= scan[0]):
                 return scan
         return scan_now(self.root)
 

@@ -163,6 +163,18 @@ class CacheStore:
         due = rows.get("next_event", b"").decode()
         return not due or now < datetime.fromisoformat(due)
 
+    def scanned_ns(self) -> int:
+        """When the last build that saved its state scanned the sources (0: none known)."""
+        if not self.path.exists():
+            return 0
+        try:
+            with self._failing("read"):
+                row = self._connect().execute(
+                    "SELECT value FROM meta WHERE key = 'scanned_ns'").fetchone()
+            return int(bytes(row[0])) if row else 0
+        except (sqlite3.DatabaseError, ValueError):  # a bad cache: the build discards it later
+            return 0
+
     def seed_records(self) -> dict[str, tuple[int, int, str]] | None:
         rows = self._meta()
         if not rows or "seeds" not in rows:

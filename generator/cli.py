@@ -64,7 +64,7 @@ class Progress:
     """A progress line for long builds: redrawn in place on a terminal, sparse lines otherwise."""
 
     def __init__(self, console: Console) -> None:
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr is not None and sys.stderr.isatty()  # None: started with it closed
         self.started = time.monotonic()
         self.last_percent = -1
 

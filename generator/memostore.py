@@ -35,7 +35,8 @@ SCHEMA = (
 _PICKLE = pickle.HIGHEST_PROTOCOL
 # Bump when the rows change shape (the model's own shape is in cache.CACHE_VERSION already).
 MEMO_FORMAT = b"5"
-# Fast rebuilds add rows to memo_inputs; past this many the blob is written again instead.
+# Fast rebuilds add rows to memo_inputs; once they have written about this many (a file
+# written twice counts twice), the blob is written again instead.
 INPUT_DELTAS = 500
 
 
@@ -205,10 +206,10 @@ class StoredHashes(Mapping[str, str]):
     """One column of memo_hashes (a document's source or card hash), read on first use;
     `updated` overlays the hashes of edited documents."""
 
-    def __init__(self, db: sqlite3.Connection, column: str,
+    def __init__(self, db: sqlite3.Connection, field: str,
                  read: dict[str, str] | None = None) -> None:
-        self._db, self._field = db, column
-        self._query = f"SELECT {column} FROM memo_hashes WHERE key = ?"
+        self._db, self._field = db, field
+        self._query = f"SELECT {field} FROM memo_hashes WHERE key = ?"
         self._read: dict[str, str] = read or {}
 
     def __getitem__(self, key: str) -> str:

@@ -258,11 +258,11 @@ _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 def _exchange(source: Path, target: Path) -> bool:
     """Swap two folders atomically (Linux renameat2); False where the system cannot."""
-    import ctypes  # here: only a full build swaps folders, and ctypes costs 2 ms to import
-
     try:
+        import ctypes  # here: only a full build swaps folders, and ctypes costs 2 ms to import
+
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         return False
     if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target),
                  _RENAME_EXCHANGE) == 0:

@@ -110,11 +110,25 @@ class ScanAhead:
             # With SIGCHLD ignored the child would be reaped on exit and its pid could be
             # reused before `discard` kills it.
             return None
-        read_end, write_end = os.pipe()
-        pid = os.fork()
+        # Ctrl-C is held back across the fork: landing in the child before its `try`, it
+        # would unwind the parent's code there.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            read_end, write_end = os.pipe()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read_end)
+                os.close(write_end)
+                raise
+        except OSError:  # out of processes or descriptors: the build scans for itself
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            return None
         if pid == 0:  # the child
             code = 1
             try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it, silently
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 os.close(read_end)
                 with os.fdopen(write_end, "wb") as pipe:
                     pipe.write(marshal.dumps(scan_now(root)))
@@ -122,7 +136,9 @@ class ScanAhead:
             finally:
                 os._exit(code)  # silently, whatever happened: the parent then scans itself
         os.close(write_end)
-        return cls(pid, read_end)
+        ahead = cls(pid, read_end)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        return ahead
 
     def result(self, meanwhile: Iterable[str] = ()) -> SourceScan | None:
         """The child's scan (waiting for it), or None when it failed. Once only.

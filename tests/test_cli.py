@@ -176,6 +176,12 @@ def test_the_command_exits_fast_but_leaves_everything_finished(site: Path) -> No
                             cwd=site, capture_output=False, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH}, check=False)
     assert closed.returncode == 0, closed.stderr
+    # And with both closed (`>&- 2>&-`, as some schedulers start jobs): the progress line
+    # asked a missing stderr whether it was a terminal.
+    both = subprocess.run(["bash", "-c", f"'{sys.executable}' -m generator build --clean >&- 2>&-"],
+                          cwd=site, env={**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH},
+                          check=False)
+    assert both.returncode == 0
     (site / "site.toml").write_text("title = [\n", encoding="utf-8")
     failed = run_cli(site, "build")
     assert failed.returncode == 1 and "site.toml:" in failed.stderr

@@ -180,3 +180,37 @@ def test_a_scan_made_before_waiting_for_another_build_is_not_used(tmp_path: Path
     Builder(root, OPTIONS, scan_ahead=ahead).build()  # waits for the lock, then builds
     holder.join()
     assert list((root / "public").glob("*/*/late-story/index.html"))
+
+
+def test_a_scan_older_than_the_last_build_is_not_used(tmp_path: Path) -> None:
+    """Another build can start and finish between the CLI's fork and its lock, without making
+    it wait: one that published an article the early scan never saw."""
+    root = copy_project(tmp_path / "site")
+    age(root)
+    Builder(root, OPTIONS).build()
+    ahead = ScanAhead.start(root)
+    assert ahead is not None
+    select.select([ahead._pipe], [], [], 30)
+    article = root / "content" / "articles" / "late-story.md"
+    article.write_text("---\ntitle: A late story\ndate: '2026-07-20T10:00:00+00:00'\n"
+                       "section: world\n---\n\nPublished by the other build.\n", encoding="utf-8")
+    Builder(root, OPTIONS).build()  # the other build, done before this one takes the lock
+    assert list((root / "public").glob("*/*/late-story/index.html"))
+    result = Builder(root, OPTIONS, scan_ahead=ahead).build()
+    assert list((root / "public").glob("*/*/late-story/index.html")), result.stats.removed
+
+
+def test_a_fork_that_fails_leaves_the_scan_to_the_build(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_project(tmp_path / "site")
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    descriptors = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert ScanAhead.start(root) is None
+    assert len(os.listdir("/proc/self/fd")) == descriptors  # the pipe was closed
+    monkeypatch.undo()
+    Builder(root, OPTIONS, scan_ahead=None).build()
+    assert (root / "public" / "index.html").is_file()
