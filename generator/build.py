@@ -125,11 +125,10 @@ class Builder(FastRebuilds):
         hinted = {p.resolve().relative_to(self.root.resolve()).as_posix() for p in changed or ()
                   if p.resolve().is_relative_to(self.root.resolve())}
         with build_lock(self.root) as waited:
-            if waited and self.scan_ahead is not None:
+            if waited:
                 # Scanned before another build ran (and perhaps ingested): out of date. (A
                 # build that ran before this one asked for the lock: see _scan.)
-                self.scan_ahead.discard()
-                self.scan_ahead = None
+                self._drop_scan_ahead()
             result = self._build(config, hinted)
         result.seconds = time.perf_counter() - started
         return result
@@ -150,6 +149,11 @@ class Builder(FastRebuilds):
             self._config_cache = (stamp, config) if stamp is not None else None
             return config
         return self._config_cache[1]
+
+    def _drop_scan_ahead(self) -> None:
+        if self.scan_ahead is not None:
+            self.scan_ahead.discard()
+            self.scan_ahead = None
 
     def _scan(self, result: BuildResult) -> SourceScan:
         ahead, self.scan_ahead = self.scan_ahead, None
@@ -292,9 +296,7 @@ class Builder(FastRebuilds):
         self._flush_unsaved()
         self._dirty = False
         self.store.close()
-        if self.scan_ahead is not None:  # a build that failed before it scanned
-            self.scan_ahead.discard()
-            self.scan_ahead = None
+        self._drop_scan_ahead()  # a build that failed before it scanned
 
     def _count(self, result: BuildResult, written: WriteSummary,
                counts: tuple[int, int, int, int, int]) -> None:

@@ -227,10 +227,10 @@ class CacheStore:
                 self._discard(f"the build cache is unreadable ({err}); rebuilding it")
                 return None
 
-    def save_fast(self, memo: Memo, changed: tuple[Sequence[str], Sequence[str]],
+    def save_fast(self, memo: Memo, edited: Sequence[str], restated: Sequence[str],
                   outputs: dict[str, str], input_signature: str,
                   seeds: dict[str, tuple[int, int, str]] | None) -> None:
-        """After a fast rebuild: the edited entries and the files with new stats (`changed`),
+        """After a fast rebuild: the edited entries, the files with new stats (`restated`),
         the re-rendered fingerprints and the new signature, in one transaction. The pickled
         state is left as it is: its document rows are re-checked against the files anyway,
         and fingerprints live in their own table."""
@@ -245,7 +245,7 @@ class CacheStore:
         with self._failing("write", corrupt_too=True):
             db = self._connect()
             with db:
-                memostore.update_memo(db, memo, *changed)
+                memostore.update_memo(db, memo, edited, restated)
                 db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?)", outputs.items())
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
 

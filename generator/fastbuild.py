@@ -9,7 +9,7 @@ rebuild and keeps the cache in step with what it wrote.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -23,11 +23,11 @@ from .incremental import (
     affected_jobs,
     card_hash,
     modified_documents,
+    overlaid,
     patch_site,
     record_renders,
     recorded_deep,
 )
-from .memostore import StoredHashes
 from .model import Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter
 from .urls import Urls
@@ -104,12 +104,14 @@ class FastRebuilds:
         Returns False, having changed nothing, when the edit needs the normal build.
         """
         inputs, input_signature, scanned_ns = scan
-        keys = sorted(hinted) if trusted_hints else modified_documents(memo, inputs)
-        if (keys is None or memo.options != self.options.key()
+        changed = sorted(hinted) if trusted_hints else modified_documents(memo, inputs)
+        if (changed is None or memo.options != self.options.key()
                 or (memo.next_event is not None and now >= memo.next_event)
                 or any(h not in inputs or not h.startswith("content/") for h in hinted)):
             return False
-        keys = sorted(set(keys) | hinted)
+        # Whose stats the stored memo must take (seeds too), and the documents to load.
+        restated = sorted(set(changed) | hinted)
+        keys = [path for path in restated if path.startswith("content/")]
         with timed(result.stats, "load"):
             loaded = [item for chunk in load_documents([self.root / key for key in keys], config, 1)
                       for item in chunk]
@@ -124,8 +126,8 @@ class FastRebuilds:
             return False
         with timed(result.stats, "render+write"):
             renderer = self._fast_renderer(config, memo, site, now)
-            shas = _overlay(memo.shas, {doc.key: doc.sha256 for doc in documents})
-            cards = _overlay(memo.cards, {doc.key: card_hash(doc) for doc in documents})
+            shas = overlaid(memo.shas, {doc.key: doc.sha256 for doc in documents})
+            cards = overlaid(memo.cards, {doc.key: card_hash(doc) for doc in documents})
             hashes = (shas.__getitem__, cards.__getitem__)
             jobs = _stale_jobs(memo, [memo.jobs[position]
                                       for position in affected_jobs(memo, keys)], *hashes)
@@ -150,9 +152,6 @@ class FastRebuilds:
             memo.fingerprints.outputs.update(fresh)
         self._count(result, (len(fresh), writer.counts(), 0), memo.counts)  # fresh: re-rendered
         self.store.put_html((doc.sha256, doc.html) for doc in documents)
-        # Whose stats the stored memo must take (modified_documents lets seeds differ too).
-        restated = [*keys, *(path for path in inputs if path.startswith("seeds/")
-                             and memo.inputs.get(path) != inputs[path])]
         memo.inputs, memo.scanned_ns, memo.site = inputs, scanned_ns, site
         memo.shas, memo.cards = shas, cards
         search = self.options.search and config.search and bool(writer.changed)
@@ -173,7 +172,7 @@ class FastRebuilds:
         else:  # the CLI: store the few changed rows now
             if search:
                 self._index_search(config, writer, result.diagnostics)
-            self.store.save_fast(memo, (keys, restated), fresh, input_signature, seeds)
+            self.store.save_fast(memo, keys, restated, fresh, input_signature, seeds)
         result.fast = True
         return True
 
@@ -194,17 +193,9 @@ class FastRebuilds:
         """Store what fast rebuilds on a memo read from the cache changed (see close())."""
         if self._dirty and self.state is None and self.memo is not None:
             unsaved = self._unsaved
-            self.store.save_fast(self.memo, (sorted(unsaved.keys), sorted(unsaved.restated)),
+            self.store.save_fast(self.memo, sorted(unsaved.keys), sorted(unsaved.restated),
                                  unsaved.outputs, unsaved.signature, unsaved.seeds)
             self._dirty, self._unsaved = False, Unsaved()
-
-
-def _overlay(hashes: Mapping[str, str], edited: dict[str, str]) -> Mapping[str, str]:
-    """Hashes with the edited documents' replaced: a copy of the dev server's dict, or a new
-    view of the rows of a memo read from the cache (copying would read every row)."""
-    if isinstance(hashes, StoredHashes):
-        return hashes.updated(edited)
-    return {**hashes, **edited}
 
 
 def _stale_jobs(memo: Memo, jobs: Sequence[RenderJob], shas: Callable[[str], str],

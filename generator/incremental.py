@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .cache import CACHE_VERSION, fingerprint
 from .model import Document, Entry, RenderJob, Site
 from .scan import trusted
+
+V = TypeVar("V")
 
 
 @dataclass(slots=True)
@@ -140,10 +142,12 @@ def dependents_index(jobs: Sequence[RenderJob]) -> dict[str, list[int]]:
 
 
 def modified_documents(memo: Memo, new: dict[str, tuple[int, int]]) -> list[str] | None:
-    """Keys of content/*.md files modified in place; None when anything else changed.
+    """Paths of the content/*.md files and seeds modified in place; None when anything else
+    changed.
 
-    Seeds may change too (ingest already turned them into content edits). Files saved within
-    the racy window of the last scan count as modified even if their stat looks the same.
+    Seeds may change (ingest already turned them into content edits); the caller loads only
+    the content files, and stores the new stats of all. Files saved within the racy window of
+    the last scan count as modified even if their stat looks the same.
     """
     old = memo.inputs
     if old.keys() != new.keys():
@@ -153,7 +157,7 @@ def modified_documents(memo: Memo, new: dict[str, tuple[int, int]]) -> list[str]
     if any(not (p.startswith("content/") and p.endswith(".md")) and not p.startswith("seeds/")
            for p in changed):
         return None
-    return [p for p in changed if p.startswith("content/")]
+    return changed
 
 
 # What an edit may change without moving the document in the site (its URL, its place in lists
@@ -183,9 +187,15 @@ def patch_site(site: Site, documents: Sequence[Document],
         if not _same_structure(old, new):
             return None
         updates[doc.key] = new
-    if isinstance(site.entries, dict):
-        return replace(site, entries={**site.entries, **updates})
-    return replace(site, entries=site.entries.updated(updates))  # type: ignore[attr-defined]
+    return replace(site, entries=overlaid(site.entries, updates))
+
+
+def overlaid(values: Mapping[str, V], changes: dict[str, V]) -> Mapping[str, V]:
+    """`values` with `changes` over them: a merged copy of the dev server's dict, or a new view
+    of rows read from the cache (memostore.StoredRows), which copying would read one by one."""
+    if isinstance(values, dict):
+        return {**values, **changes}
+    return values.updated(changes)  # type: ignore[attr-defined, no-any-return]
 
 
 def affected_jobs(memo: Memo, keys: Sequence[str]) -> list[int]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import marshal
 import pickle
 import sqlite3
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from .incremental import Fingerprints, Memo
-from .model import Entry, RenderJob, Site
+from .model import RenderJob, Site
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, value BLOB)",
@@ -33,6 +33,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS memo_inputs (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER)",
 )
 _PICKLE = pickle.HIGHEST_PROTOCOL
+T = TypeVar("T")
 # Bump when the rows change shape (the model's own shape is in cache.CACHE_VERSION already).
 MEMO_FORMAT = b"5"
 # Fast rebuilds add rows to memo_inputs; once they have written about this many (a file
@@ -116,13 +117,13 @@ def load_memo(db: sqlite3.Connection, outputs: MutableMapping[str, str]) -> Memo
     memo = Memo(
         inputs=inputs,
         scanned_ns=int(rows["scanned_ns"]),
-        site=replace(skeleton, entries=StoredEntries(db)),
+        site=replace(skeleton, entries=StoredRows(db, "memo_entries", "entry", pickle.loads)),
         jobs=StoredJobs(db, marshal.loads(rows["counts"])[3]),
         fingerprints=Fingerprints(site_wide, templates, outputs),
         renderer=None,
         dependents=StoredDependents(db),
-        shas=StoredHashes(db, "sha"),
-        cards=StoredHashes(db, "card"),
+        shas=StoredRows(db, "memo_hashes", "sha", str),
+        cards=StoredRows(db, "memo_hashes", "card", str),
         counts=marshal.loads(rows["counts"]),
         next_event=pickle.loads(rows["next_event"]),
         options=rows["options"].decode(),
@@ -170,62 +171,32 @@ def _count(db: sqlite3.Connection, table: str) -> int:
     return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-class StoredEntries(Mapping[str, Entry]):
-    """Site entries read (and unpickled) on first use; `updated` overlays edited ones."""
+class StoredRows(Mapping[str, T]):
+    """One column of a memo table keyed by document (its site entry, source hash or card
+    hash), read and decoded on first use; `updated` overlays the edited documents' values."""
 
-    def __init__(self, db: sqlite3.Connection, read: dict[str, Entry] | None = None) -> None:
-        self._db = db
-        self._read: dict[str, Entry] = read or {}
+    def __init__(self, db: sqlite3.Connection, table: str, column: str,
+                 decode: Callable[[Any], T], read: dict[str, T] | None = None) -> None:
+        self._db, self._table, self._field, self._decode = db, table, column, decode
+        self._query = f"SELECT {column} FROM {table} WHERE key = ?"
+        self._read: dict[str, T] = read or {}
 
-    def __getitem__(self, key: str) -> Entry:
-        entry = self._read.get(key)
-        if entry is None:
-            entry = self._read[key] = pickle.loads(
-                _column(self._db, "SELECT entry FROM memo_entries WHERE key = ?", key))
-        return entry
-
-    def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except KeyError:
-            return False
-        return True
-
-    def __iter__(self) -> Iterator[str]:
-        # Whole-site walks (a full build) never run on a stored memo; this is for completeness.
-        return _keys(self._db, "memo_entries")
-
-    def __len__(self) -> int:
-        return _count(self._db, "memo_entries")
-
-    def updated(self, entries: dict[str, Entry]) -> StoredEntries:
-        return StoredEntries(self._db, {**self._read, **entries})
-
-
-class StoredHashes(Mapping[str, str]):
-    """One column of memo_hashes (a document's source or card hash), read on first use;
-    `updated` overlays the hashes of edited documents."""
-
-    def __init__(self, db: sqlite3.Connection, field: str,
-                 read: dict[str, str] | None = None) -> None:
-        self._db, self._field = db, field
-        self._query = f"SELECT {field} FROM memo_hashes WHERE key = ?"
-        self._read: dict[str, str] = read or {}
-
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> T:
         value = self._read.get(key)
         if value is None:
-            value = self._read[key] = str(_column(self._db, self._query, key))
+            value = self._read[key] = self._decode(_column(self._db, self._query, key))
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return _keys(self._db, "memo_hashes")
+        # Whole-site walks run on a stored memo only when save_memo copies it.
+        return _keys(self._db, self._table)
 
     def __len__(self) -> int:
-        return _count(self._db, "memo_hashes")
+        return _count(self._db, self._table)
 
-    def updated(self, hashes: dict[str, str]) -> StoredHashes:
-        return StoredHashes(self._db, self._field, {**self._read, **hashes})
+    def updated(self, values: dict[str, T]) -> StoredRows[T]:
+        return StoredRows(self._db, self._table, self._field, self._decode,
+                          {**self._read, **values})
 
 
 class StoredJobs(Sequence[RenderJob]):

@@ -153,24 +153,33 @@ def test_the_wait_for_a_slow_scan_is_spent_importing(tmp_path: Path,
     assert "wave" in sys.modules and "colorsys" in sys.modules
 
 
-def test_a_scan_made_before_waiting_for_another_build_is_not_used(tmp_path: Path) -> None:
-    """Another build holds the lock and adds an article meanwhile: the scan the CLI started
-    before it waited must not be trusted."""
+def _built_site_with_a_finished_scan(tmp_path: Path) -> tuple[Path, ScanAhead]:
+    """A built site, and a scan of it that the child has finished (not yet taken up)."""
     root = copy_project(tmp_path / "site")
     age(root)
     Builder(root, OPTIONS).build()
     ahead = ScanAhead.start(root)
     assert ahead is not None
     select.select([ahead._pipe], [], [], 30)
+    return root, ahead
+
+
+def _write_late_story(root: Path, body: str) -> None:
+    (root / "content" / "articles" / "late-story.md").write_text(
+        f"---\ntitle: A late story\ndate: '2026-07-20T10:00:00+00:00'\nsection: world\n---\n\n"
+        f"{body}\n", encoding="utf-8")
+
+
+def test_a_scan_made_before_waiting_for_another_build_is_not_used(tmp_path: Path) -> None:
+    """Another build holds the lock and adds an article meanwhile: the scan the CLI started
+    before it waited must not be trusted."""
+    root, ahead = _built_site_with_a_finished_scan(tmp_path)
     locked, release = threading.Event(), threading.Event()
 
     def other_build() -> None:
         with build_lock(root):
             locked.set()
-            article = root / "content" / "articles" / "late-story.md"
-            article.write_text("---\ntitle: A late story\ndate: '2026-07-20T10:00:00+00:00'\n"
-                               "section: world\n---\n\nWritten while the other build waited.\n",
-                               encoding="utf-8")
+            _write_late_story(root, "Written while the other build waited.")
             release.wait(30)
 
     holder = threading.Thread(target=other_build)
@@ -185,15 +194,8 @@ def test_a_scan_made_before_waiting_for_another_build_is_not_used(tmp_path: Path
 def test_a_scan_older_than_the_last_build_is_not_used(tmp_path: Path) -> None:
     """Another build can start and finish between the CLI's fork and its lock, without making
     it wait: one that published an article the early scan never saw."""
-    root = copy_project(tmp_path / "site")
-    age(root)
-    Builder(root, OPTIONS).build()
-    ahead = ScanAhead.start(root)
-    assert ahead is not None
-    select.select([ahead._pipe], [], [], 30)
-    article = root / "content" / "articles" / "late-story.md"
-    article.write_text("---\ntitle: A late story\ndate: '2026-07-20T10:00:00+00:00'\n"
-                       "section: world\n---\n\nPublished by the other build.\n", encoding="utf-8")
+    root, ahead = _built_site_with_a_finished_scan(tmp_path)
+    _write_late_story(root, "Published by the other build.")
     Builder(root, OPTIONS).build()  # the other build, done before this one takes the lock
     assert list((root / "public").glob("*/*/late-story/index.html"))
     result = Builder(root, OPTIONS, scan_ahead=ahead).build()
