@@ -201,7 +201,7 @@ class Builder(FastRebuilds):
             result.diagnostics += result.ingest.diagnostics
         ingest_failed = bool(result.ingest and result.ingest.failed)
         hinted_scan = self._trust_hints(hinted) if not ingest_failed else None
-        if hinted_scan is not None and self.memo is not None and self._rebuild_fast(
+        if hinted_scan is not None and self.memo is not None and self._try_fast(
                 config, self.memo, hinted_scan, hinted, now, result, trusted_hints=True):
             return result
         scanned_ns, inputs, digest = self._scan(result)
@@ -217,7 +217,7 @@ class Builder(FastRebuilds):
         memo = self.memo
         if memo is None and self.options.cache and not self._loaded and not ingest_failed:
             memo = self._stored_memo(result)
-        if memo is not None and self._rebuild_fast(config, memo, scan, hinted, now, result):
+        if memo is not None and self._try_fast(config, memo, scan, hinted, now, result):
             return result
         # The full path reads the cache's state: it must include what fast rebuilds did.
         self._flush_unsaved()

@@ -87,6 +87,10 @@ def signature(digest: str, options: str) -> str:
     return hashlib.sha256(f"{CACHE_VERSION}\n{options}\n{digest}".encode()).hexdigest()
 
 
+class MissingRow(KeyError):
+    """A row the cache's other rows refer to is not there: the file was damaged."""
+
+
 class CacheStore:
     """The SQLite file behind the cache: one state blob, plus rendered bodies by source hash."""
 
@@ -142,11 +146,11 @@ class CacheStore:
                 rows = {str(k): bytes(v) for k, v in
                         db.execute("SELECT key, value FROM meta WHERE key != 'state'")}
         except sqlite3.DatabaseError as err:  # not OperationalError (full, locked): CacheError
-            self._discard(f"the build cache is unreadable ({err}); rebuilding it")
+            self.discard(f"the build cache is unreadable ({err}); rebuilding it")
             return None
         if rows.get("version") != CACHE_VERSION.encode():
             if rows:
-                self._discard("the cache was written by another version of newsgen; rebuilding it")
+                self.discard("the cache was written by another version of newsgen; rebuilding it")
             return None
         return rows
 
@@ -198,7 +202,7 @@ class CacheStore:
             state = pickle.loads(row[0])
         except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
                 ValueError) as err:
-            self._discard(f"the build cache is unreadable ({err}); rebuilding it")
+            self.discard(f"the build cache is unreadable ({err}); rebuilding it")
             return None
         if not isinstance(state, BuildState):
             return None
@@ -224,7 +228,7 @@ class CacheStore:
                 return memostore.load_memo(db, memostore.StoredOutputs(db))
             except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
                     ValueError, KeyError) as err:
-                self._discard(f"the build cache is unreadable ({err}); rebuilding it")
+                self.discard(f"the build cache is unreadable ({err}); rebuilding it")
                 return None
 
     def save_fast(self, memo: Memo, edited: Sequence[str], restated: Sequence[str],
@@ -249,7 +253,8 @@ class CacheStore:
                 db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?)", outputs.items())
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
 
-    def _discard(self, message: str) -> None:
+    def discard(self, message: str) -> None:
+        """Delete the cache, with a warning: it cannot be trusted (the build then redoes it)."""
         self.warnings.append(Diagnostic("warning", message, SourceLocation(self.path),
                                         f"deleting {CACHE_DIR}/ is always safe"))
         self.close()

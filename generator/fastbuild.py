@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import BuildState, CacheStore
+from .cache import BuildState, CacheStore, MissingRow
 from .config import SiteConfig
 from .errors import Diagnostic
 from .incremental import (
@@ -94,6 +94,21 @@ class FastRebuilds:
             inputs[key] = (st.st_size, st.st_mtime_ns)
         # The signature of the whole input is unknown until that full scan: "" never matches.
         return inputs, "", memo.scanned_ns
+
+    def _try_fast(self, config: SiteConfig, memo: Memo, scan: Scan, hinted: set[str],
+                  now: datetime, result: BuildResult, trusted_hints: bool = False) -> bool:
+        """_rebuild_fast, or False when a memo read from the cache lacks a row its other rows
+        refer to: a damaged cache, discarded with a warning for the normal build to redo.
+        Nothing is written by then, or what was is put back (see _rebuild_fast)."""
+        try:
+            return self._rebuild_fast(config, memo, scan, hinted, now, result, trusted_hints)
+        except MissingRow as missing:
+            self.store.discard(f"the build cache lacks a row it refers to ({missing}); "
+                               "rebuilding it")
+            result.diagnostics += self.store.warnings
+            self.store.warnings.clear()
+            self.memo = None
+            return False
 
     def _rebuild_fast(self, config: SiteConfig, memo: Memo, scan: Scan,
                       hinted: set[str], now: datetime, result: BuildResult,

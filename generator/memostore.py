@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequenc
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from .cache import MissingRow
 from .incremental import Fingerprints, Memo
 from .model import RenderJob, Site
 
@@ -156,10 +157,11 @@ def update_memo(db: sqlite3.Connection, memo: Memo, edited: Sequence[str],
 
 
 def _column(db: sqlite3.Connection, query: str, key: object) -> Any:
-    """The first column of the row `query` selects for `key`; KeyError when there is none."""
+    """The first column of the row `query` selects for `key`; MissingRow (a KeyError) when
+    there is none."""
     row = db.execute(query, (key,)).fetchone()
     if row is None:
-        raise KeyError(key)
+        raise MissingRow(key)
     return row[0]
 
 
@@ -207,12 +209,11 @@ class StoredJobs(Sequence[RenderJob]):
         self._read: dict[int, RenderJob] = {}
 
     def __getitem__(self, position: int) -> RenderJob:  # type: ignore[override]
+        if not 0 <= position < self._count:
+            raise IndexError(position)
         job = self._read.get(position)
-        if job is None:
-            try:
-                blob = _column(self._db, "SELECT job FROM memo_jobs WHERE position = ?", position)
-            except KeyError:
-                raise IndexError(position) from None
+        if job is None:  # a job the count promises: MissingRow if the cache lost it
+            blob = _column(self._db, "SELECT job FROM memo_jobs WHERE position = ?", position)
             job = self._read[position] = _job_from_row(blob)
         return job
 
