@@ -43,6 +43,9 @@ class Tool:
     command: tuple[str, ...]
     output: str  # output folder, relative to the project
     cold_clean: tuple[str, ...]  # deleted before a cold build: caches and output
+    # Run, untimed, before each warm build (no-change, edit), and once after the last run.
+    warm_up: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -66,10 +69,17 @@ def hugo_binary() -> Path | None:
 def tools() -> dict[str, Tool]:
     # `newsgen` skips the Pagefind search index, which the peers do not build either;
     # `newsgen-search` is the default CLI, index included (opt in with --tools).
-    newsgen = (str(REPO / ".venv" / "bin" / "newsgen"), "build", "--no-ingest", "-q")
+    program = str(REPO / ".venv" / "bin" / "newsgen")
+    newsgen = (program, "build", "--no-ingest", "-q")
     clean = (".cache", "public", ".public.staging", ".public.previous")
     specs = {"newsgen": Tool("newsgen", (*newsgen, "--no-search"), "public", clean),
-             "newsgen-search": Tool("newsgen-search", newsgen, "public", clean)}
+             "newsgen-search": Tool("newsgen-search", newsgen, "public", clean),
+             # `newsgen-daemon`: the same command with a build daemon running (README, "Build
+             # daemon"). A cold build deletes .cache/, which stops the daemon, so cold builds
+             # are local ones; the daemon is started (untimed) before the warm builds.
+             "newsgen-daemon": Tool("newsgen-daemon", (*newsgen, "--no-search"), "public", clean,
+                                    warm_up=(program, "daemon", "start", "--idle", "900", "-q"),
+                                    after=(program, "daemon", "stop", "-q"))}
     if (PEERS_VENV / "bin" / "pelican").exists():
         specs["pelican"] = Tool("pelican", (str(PEERS_VENV / "bin" / "pelican"), "content", "-s",
                                             "pelicanconf.py", "-o", "output", "-q"),
@@ -249,8 +259,10 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
                 if scenario == "cold":
                     _cold(tool, root, result, busy)
                 elif scenario == "nochange":
+                    _warm_up(tool, root)
                     _rebuild(tool, root, result, scenario, busy)
                 else:
+                    _warm_up(tool, root)
                     _edit(tool, root, result, index + 1, busy)
             except RuntimeError as err:
                 result.error = str(err)
@@ -260,7 +272,15 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
             last = result.runs[scenario][-1]
             print(f"    {scenario} {index + 1}/{runs} {tool.name}: {last['seconds']:.2f} s, "
                   f"{last['peak_mb']:.0f} MB (CPUs {busy:.0%} busy before)", flush=True)
+    for tool in specs:
+        if tool.after:
+            subprocess.run(tool.after, cwd=roots[tool.name], check=False)
     return list(results.values())
+
+
+def _warm_up(tool: Tool, root: Path) -> None:
+    if tool.warm_up:
+        subprocess.run(tool.warm_up, cwd=root, check=True)
 
 
 def summarize(result: ToolResult) -> dict[str, Any]:
@@ -281,7 +301,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also build 100,000 articles (newsgen only, --no-search)")
     parser.add_argument("--tools", default=",".join(peers.TOOLS),
                         help="comma-separated tools (default newsgen,pelican,hugo; "
-                        "newsgen-search adds newsgen with its Pagefind index)")
+                        "newsgen-search adds newsgen with its Pagefind index, newsgen-daemon "
+                        "newsgen with a build daemon running)")
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median; default 3)")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")

@@ -204,7 +204,8 @@ class Builder(FastRebuilds):
         if hinted_scan is not None and self.memo is not None and self._try_fast(
                 config, self.memo, hinted_scan, hinted, now, result, trusted_hints=True):
             return result
-        scanned_ns, inputs, digest = self._scan(result)
+        with timed(stats, "scan"):
+            scanned_ns, inputs, digest = self._scan(result)
         input_signature = signature(digest, self.options.key())
         newest = max((mtime for _, mtime in inputs.values()), default=0)
         if (self.options.cache and not ingest_failed and config.output_dir.is_dir()
@@ -267,10 +268,11 @@ class Builder(FastRebuilds):
         counts = job_counts(jobs, len(assets))
         self._count(result, written, counts)
         self.search_stale = False  # the normal build indexes search itself
-        memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer, dependents_index(jobs),
-                    shas, cards, counts, _next_event(documents, site, now),
-                    options=self.options.key())
-        self._save(documents, scan, fingerprints.outputs, extras, memo, result)
+        with timed(stats, "save"):
+            memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer,
+                        dependents_index(jobs), shas, cards, counts,
+                        _next_event(documents, site, now), options=self.options.key())
+            self._save(documents, scan, fingerprints.outputs, extras, memo, result)
         self.memo = memo if self.keep_memo else None
         return result
 

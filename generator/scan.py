@@ -41,7 +41,7 @@ def input_stats(root: Path) -> Stats:
     """(size, mtime_ns) of every source file: site.toml, content/, layouts/, seeds/."""
     stats: Stats = {}
     for name in WATCHED:
-        _scan(root / name, name, stats)
+        scan_folder(root / name, name, stats)
     try:
         st = os.stat(root / "site.toml")
         stats["site.toml"] = (st.st_size, st.st_mtime_ns)
@@ -50,7 +50,8 @@ def input_stats(root: Path) -> Stats:
     return stats
 
 
-def _scan(folder: Path | str, prefix: str, stats: Stats) -> None:
+def scan_folder(folder: Path | str, prefix: str, stats: Stats) -> None:
+    """Add the regular files under `folder` (as `prefix/...`) to `stats`; dot-names skipped."""
     # The hot loop of every build (a stat per source file: 10,000 at 10,000 articles), so it
     # is kept lean: no Path objects, one stat per entry (DirEntry caches it).
     try:
@@ -64,7 +65,7 @@ def _scan(folder: Path | str, prefix: str, stats: Stats) -> None:
                 continue  # editor swap files and our own temporary files
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    _scan(entry.path, f"{prefix}/{name}", stats)
+                    scan_folder(entry.path, f"{prefix}/{name}", stats)
                     continue
                 st = entry.stat()
             except OSError:
@@ -173,3 +174,19 @@ class ScanAhead:
         # Not reaped yet, so the pid is still this child's (a zombie at worst): safe to kill.
         os.kill(self._pid, signal.SIGKILL)
         os.waitpid(self._pid, 0)
+
+
+class ReadyScan(ScanAhead):
+    """A scan taken before the build began (the build daemon's, livescan.py), offered to the
+    build the way a ScanAhead child's is, and judged by the same rules."""
+
+    def __init__(self, scan: SourceScan) -> None:
+        super().__init__(-1, -1)
+        self._scan: SourceScan | None = scan
+
+    def result(self, meanwhile: Iterable[str] = ()) -> SourceScan | None:
+        scan, self._scan = self._scan, None
+        return scan
+
+    def discard(self) -> None:
+        self._scan = None

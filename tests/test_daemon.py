@@ -1,0 +1,253 @@
+"""The build daemon (generator/daemon.py), through the real command: `newsgen daemon start`,
+then `newsgen build` as a user types it, compared with builds made without a daemon."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FIXED_EPOCH, age, copy_project, run_cli
+
+from generator import daemon
+
+pytestmark = pytest.mark.xdist_group("daemon")  # each test starts processes; keep them apart
+
+# Loaded by every Python started with this folder on PYTHONPATH (the daemon included): makes a
+# build wait while a `hold` file exists in the project, so a test can interrupt one.
+SITECUSTOMIZE = '''
+import os
+import time
+from pathlib import Path
+
+from generator import build as _module
+
+_real = _module.Builder.build
+
+
+def _build(self, changed=None):
+    hold = Path(self.root) / "hold"
+    if hold.exists():
+        (Path(self.root) / "holding").write_text(str(os.getpid()))
+        while hold.exists():
+            time.sleep(0.05)
+    return _real(self, changed)
+
+
+_module.Builder.build = _build
+'''
+
+
+def _files(public: Path) -> dict[str, bytes]:
+    return {p.relative_to(public).as_posix(): p.read_bytes()
+            for p in sorted(public.rglob("*")) if p.is_file()}
+
+
+def _status(root: Path) -> dict[str, object] | None:
+    return daemon.ask(root, "status")
+
+
+def _wait_for(condition: Callable[[], object], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.fixture
+def hooks(tmp_path: Path) -> dict[str, str]:
+    folder = tmp_path / "hooks"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    return {"PYTHONPATH": str(folder)}
+
+
+@pytest.fixture
+def started(tmp_path: Path, hooks: dict[str, str]) -> Iterator[tuple[Path, int]]:
+    """A project with a daemon running for it (stopped afterwards); (root, daemon pid)."""
+    root = copy_project(tmp_path / "site")
+    age(root)
+    started = run_cli(root, "daemon", "start", "--idle", "120", env=hooks)
+    assert started.returncode == 0, started.stderr
+    assert "build daemon started" in started.stdout
+    status = _status(root)
+    assert status is not None
+    pid = int(str(status["pid"]))
+    try:
+        yield root, pid
+    finally:
+        run_cli(root, "daemon", "stop")
+        assert _wait_for(lambda: _gone(pid)), "the daemon must stop when asked"
+
+
+def test_builds_through_the_daemon_equal_builds_without_it(
+        started: tuple[Path, int], tmp_path: Path, hooks: dict[str, str]) -> None:
+    root, _pid = started
+    alone = copy_project(tmp_path / "alone")
+    age(alone)
+    article = next((root / "content" / "articles").glob("*.md"))
+
+    def both(*args: str) -> None:
+        for project in (root, alone):
+            done = run_cli(project, "build", "--no-search", *args, env=hooks)
+            assert done.returncode == 0, done.stderr
+        assert _files(root / "public") == _files(alone / "public")
+
+    both()
+    both()  # up to date
+    for project in (root, alone):  # an edit, a new article, a removed page
+        edited = project / "content" / "articles" / article.name
+        edited.write_text(edited.read_text("utf-8") + "\nA late paragraph.\n", "utf-8")
+        (project / "content" / "articles" / "second.md").write_text(
+            "---\ntitle: A second story\ndate: 2026-11-20T10:00:00Z\ntags: [Harbour]\n---\n"
+            "Body text.\n", "utf-8")
+    both()
+    for project in (root, alone):
+        (project / "content" / "articles" / "second.md").unlink()
+    both()
+    status = _status(root)
+    assert status is not None and status["builds"] == 4  # every build went through it
+    page = next((root / "public").glob(f"*/*/{article.stem}/index.html"))
+    assert "A late paragraph." in page.read_text("utf-8")
+
+
+def test_the_callers_environment_folder_and_output_reach_the_build(
+        started: tuple[Path, int], hooks: dict[str, str]) -> None:
+    root, _pid = started
+    # SOURCE_DATE_EPOCH is the caller's: the build's clock (feeds carry it).
+    later = str(int(FIXED_EPOCH) + 86400 * 3)
+    done = run_cli(root, "build", "--no-search", "-v", env={**hooks, "SOURCE_DATE_EPOCH": later})
+    assert done.returncode == 0, done.stderr
+    assert "built by the build daemon" in done.stderr
+    assert "site: " in done.stdout and "  render+write" in done.stdout
+    # --root relative to the caller's folder, not the daemon's.
+    again = subprocess.run([sys.executable, "-m", "generator", "--root", root.name, "build",
+                            "--no-search"], cwd=root.parent, capture_output=True, text=True,
+                           env={**os.environ, **hooks, "SOURCE_DATE_EPOCH": later},
+                           timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stdout
+    status = _status(root)
+    assert status is not None and status["builds"] == 2
+
+
+def test_an_error_reaches_the_caller_with_its_exit_code_and_the_site_is_kept(
+        started: tuple[Path, int], hooks: dict[str, str]) -> None:
+    root, _pid = started
+    assert run_cli(root, "build", "--no-search", env=hooks).returncode == 0
+    before = _files(root / "public")
+    broken = root / "content" / "articles" / "broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\nbody\n", "utf-8")
+    failed = run_cli(root, "build", "--no-search", env=hooks)
+    assert failed.returncode == 1
+    assert "broken.md:3:1: error" in failed.stderr and "build failed" in failed.stderr
+    assert _files(root / "public") == before
+    usage = run_cli(root, "build", "--jobs", "0", env=hooks)
+    assert usage.returncode == 2  # a usage error, from argparse
+
+
+def test_ctrl_c_stops_the_build_in_the_daemon(started: tuple[Path, int],
+                                              hooks: dict[str, str]) -> None:
+    root, _pid = started
+    (root / "hold").write_text("")
+    client = subprocess.Popen([sys.executable, "-m", "generator", "build", "--no-search"],
+                              cwd=root, env={**os.environ, **hooks}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(lambda: (root / "holding").exists()), "the build never started"
+        worker = int((root / "holding").read_text())
+        assert worker != client.pid  # the build runs in the daemon's child, not the client
+        client.send_signal(signal.SIGINT)
+        _out, err = client.communicate(timeout=30)
+    finally:
+        (root / "hold").unlink(missing_ok=True)
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 130
+    assert "interrupted" in err
+    assert _wait_for(lambda: _gone(worker))
+    assert not (root / "public").exists()  # nothing was published
+
+
+def test_the_daemon_stops_when_its_code_changes_and_the_build_runs_here(
+        started: tuple[Path, int], hooks: dict[str, str]) -> None:
+    root, pid = started
+    hook = Path(hooks["PYTHONPATH"]) / "sitecustomize.py"
+    hook.write_text(hook.read_text("utf-8") + "\n# upgraded\n", "utf-8")  # a module it runs
+    done = run_cli(root, "build", "--no-search", env=hooks)
+    assert done.returncode == 0, done.stderr
+    assert "sitecustomize.py changed since it started" in done.stderr
+    assert "site: " in done.stdout  # built here instead
+    assert _wait_for(lambda: _gone(pid))
+    assert _status(root) is None and not daemon.socket_path(root).exists()
+
+
+def test_the_daemon_stops_when_idle_or_when_its_cache_is_deleted(
+        tmp_path: Path, hooks: dict[str, str]) -> None:
+    root = copy_project(tmp_path / "site")
+    assert run_cli(root, "daemon", "start", "--idle", "1", env=hooks).returncode == 0
+    status = _status(root)
+    assert status is not None
+    assert _wait_for(lambda: _gone(int(str(status["pid"])))), "idle for 1 s: it must stop"
+    assert "no build for 1 s" in (root / ".cache" / "daemon.log").read_text("utf-8")
+    assert run_cli(root, "daemon", "status").returncode == 1
+
+    assert run_cli(root, "daemon", "start", env=hooks).returncode == 0
+    status = _status(root)
+    assert status is not None
+    again = run_cli(root, "daemon", "start", env=hooks)
+    assert again.returncode == 0 and "build daemon for" in again.stdout  # one per project
+    import shutil
+
+    shutil.rmtree(root / ".cache")  # "deleting .cache/ is always safe"
+    assert _wait_for(lambda: _gone(int(str(status["pid"]))))
+    done = run_cli(root, "build", "--no-search", env=hooks)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_build_without_a_daemon_or_with_closed_output_is_local(
+        started: tuple[Path, int], hooks: dict[str, str]) -> None:
+    root, _pid = started
+    assert run_cli(root, "build", "--no-search", "--no-daemon", env=hooks).returncode == 0
+    closed = subprocess.run(f"{sys.executable} -m generator build --no-search >&- 2>&-",
+                            shell=True, cwd=root, env={**os.environ, **hooks}, timeout=120,
+                            check=False)
+    assert closed.returncode == 0
+    status = _status(root)
+    assert status is not None and status["builds"] == 0
+
+
+def test_a_stale_socket_file_is_ignored(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    (root / ".cache").mkdir()
+    daemon.socket_path(root).write_text("not a socket")
+    assert daemon.ask(root, "status") is None
+    done = run_cli(root, "build", "--no-search")
+    assert done.returncode == 0, done.stderr
+
+
+def test_changed_module_names_the_first_changed_file(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("x = 1\n")
+    stat = module.stat()
+    stamps = {str(module): (stat.st_mtime_ns, stat.st_size)}
+    assert daemon.changed_module(stamps) is None
+    module.write_text("x = 22\n")
+    assert daemon.changed_module(stamps) == str(module)
+    module.unlink()
+    assert daemon.changed_module(stamps) == str(module)
