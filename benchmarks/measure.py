@@ -26,6 +26,7 @@ class Measurement:
     returncode: int
     max_rss_mb: float  # largest single process (wait4 rusage; includes reaped descendants)
     tree_pss_mb: float  # peak of the sampled sum over the whole process tree
+    cpu_seconds: float  # user + system time of the process and every descendant it reaped
     output_tail: str  # last lines of stdout+stderr, for failures
 
     @property
@@ -102,6 +103,7 @@ def measure(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) ->
         returncode=process.returncode,
         max_rss_mb=usage.ru_maxrss / 1024,  # Linux reports kilobytes
         tree_pss_mb=sampler.peak_kb / 1024,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         output_tail=tail,
     )
 

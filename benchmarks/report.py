@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +86,29 @@ def ratio_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def targets(results: list[dict[str, Any]]) -> list[str]:
+def growth(pairs: list[dict[str, Any]]) -> list[str]:
+    """Each 100,000-article cold build against the 10,000-article one run just before it."""
+    complete = [p for p in pairs if "small" in p and "big" in p]
+    if not complete:
+        return []
+    lines = ["| pair | 10k cold | 100k cold | wall-time ratio | 10k CPU | 100k CPU | CPU ratio |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for number, pair in enumerate(complete, start=1):
+        small, big = pair["small"], pair["big"]
+        lines.append(f"| {number} | {_s(small['seconds'])} | {_s(big['seconds'])} | "
+                     f"{big['seconds'] / small['seconds']:.1f}× | {small['cpu_seconds']:.1f} s | "
+                     f"{big['cpu_seconds']:.1f} s | "
+                     f"{big['cpu_seconds'] / small['cpu_seconds']:.1f}× |")
+    return lines
+
+
+def paired_growth(pairs: list[dict[str, Any]], key: str) -> float | None:
+    ratios = [p["big"][key] / p["small"][key] for p in pairs if "small" in p and "big" in p]
+    return statistics.median(ratios) if ratios else None
+
+
+def targets(results: list[dict[str, Any]], pairs: list[dict[str, Any]] | None = None
+            ) -> list[str]:
     """Issue 5's targets, checked against whatever this run measured."""
     by = _by(results)
     ours, pelican, hugo = (by.get((t, 10_000)) for t in ("newsgen", "pelican", "hugo"))
@@ -115,6 +138,11 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
             growth = big[key] / ours[key]
             checks.append((f"{label} 10k → 100k grows at most linearly (≤ 10×)",
                            f"{growth:.1f}×", growth <= 10))
+    for key, label in (("seconds", "cold time"), ("cpu_seconds", "cold CPU time")):
+        ratio = paired_growth(pairs or [], key)
+        if ratio is not None:
+            checks.append((f"{label} 10k → 100k, paired back to back (≤ 10×)",
+                           f"{ratio:.1f}×", ratio <= 10))
     lines = ["| target | measured | met |", "|---|---:|---|"]
     lines += [f"| {name} | {value} | {'yes' if ok else 'NO'} |" for name, value, ok in checks]
     return lines if checks else ["(not measured in this run: needs N = 10,000)"]
@@ -138,7 +166,12 @@ def write(data: dict[str, Any], out: Path) -> None:
         "Times: the peer's median divided by newsgen's (above 1× newsgen is faster). "
         "Memory: newsgen's peak divided by the peer's (below 1 newsgen uses less).", "",
         *ratio_table(results), "",
-        "## Issue 5 targets", "", *targets(results), "",
+        "## Issue 5 targets", "", *targets(results, data.get("growth_pairs", [])), "",
+        *(["## Growth 10k → 100k, paired", "",
+           "Before each 100,000-article cold build, a 10,000-article cold build of the same "
+           "tool: each ratio divides two builds made minutes apart. CPU time is user + system "
+           "time of the build and its workers.", "", *growth(data["growth_pairs"]), ""]
+          if growth(data.get("growth_pairs", [])) else []),
         "## Machine load", "",
         "CPU busy (all cores) in the half second before each run, i.e. other work on the "
         "machine. Runs are interleaved across tools so such load falls on all of them, but "

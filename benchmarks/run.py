@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +184,7 @@ def _record(result: ToolResult, scenario: str, run: Measurement, busy: float) ->
     result.runs.setdefault(scenario, []).append(
         {"seconds": round(run.seconds, 4), "max_rss_mb": round(run.max_rss_mb, 1),
          "tree_pss_mb": round(run.tree_pss_mb, 1), "peak_mb": round(run.peak_mb, 1),
+         "cpu_seconds": round(run.cpu_seconds, 3),
          "busy_before": round(busy, 2), "load1": round(os.getloadavg()[0], 2)})
     if run.returncode != 0:
         lines = run.output_tail.strip().splitlines() or ["(no output)"]
@@ -244,7 +246,8 @@ def _edit(tool: Tool, root: Path, result: ToolResult, revision: int, busy: float
 
 
 def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
-               idle_wait: float) -> list[ToolResult]:
+               idle_wait: float, before_cold: Callable[[], None] | None = None
+               ) -> list[ToolResult]:
     """Every scenario, run by run, tools interleaved: a burst of load elsewhere on the machine
     then hits every tool alike instead of skewing one tool's figures."""
     results = {tool.name: ToolResult(tool.name, n) for tool in specs}
@@ -257,6 +260,8 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
             busy = wait_for_idle(idle_wait)
             try:
                 if scenario == "cold":
+                    if before_cold:
+                        before_cold()
                     _cold(tool, root, result, busy)
                 elif scenario == "nochange":
                     _warm_up(tool, root)
@@ -364,13 +369,38 @@ def run_size(n: int, names: list[str], specs: dict[str, Tool], args: argparse.Na
     # One corpus folder per tool (variants too), so interleaved runs never share state.
     roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, names)
     print(f"N={n}: corpus ready in {time.perf_counter() - started:.1f} s", flush=True)
+    before_cold = None
+    if n == 100_000 and names == ["newsgen"]:
+        before_cold = _paired_small_build(specs["newsgen"], args.seed, data)
     for raw in bench_size([specs[name] for name in names], roots, n, args.runs,
-                          args.idle_wait):
+                          args.idle_wait, before_cold):
         result = summarize(raw)
         data["results"].append(result)
+        if before_cold is not None:
+            _record_pairs(data, result)
         medians = ", ".join(f"{s} {result[f'{s}_s'] or 0:.2f} s" for s in SCENARIOS)
         print(f"  {result['tool']}: median {medians}; peak {result['peak_mb'] or 0:.0f} MB; "
               f"{result['html_files']} HTML files", flush=True)
+
+
+def _paired_small_build(tool: Tool, seed: int, data: dict[str, Any]) -> Callable[[], None]:
+    """A 10,000-article cold build run just before each 100,000-article one, so that each
+    growth ratio divides two builds made minutes apart, not half an hour (this machine's speed
+    drifts by 10-15% within a day)."""
+    root = peers.write_corpora(WORK / "corpus-10000", 10_000, seed, [tool.name])[tool.name]
+    pairs: list[dict[str, Any]] = data.setdefault("growth_pairs", [])
+
+    def run() -> None:
+        result = ToolResult(tool.name, 10_000)
+        _cold(tool, root, result, wait_for_idle(0))
+        pairs.append({"small": result.runs["cold"][-1]})
+
+    return run
+
+
+def _record_pairs(data: dict[str, Any], big: dict[str, Any]) -> None:
+    for pair, run in zip(data.get("growth_pairs", []), big["runs"].get("cold", []), strict=False):
+        pair["big"] = run
 
 
 if __name__ == "__main__":

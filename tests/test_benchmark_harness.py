@@ -41,3 +41,36 @@ def test_a_cold_build_starts_empty_and_the_old_output_is_kept_aside(
     assert moved == ["0000-.cache", "0001-public", "0002-public"]
     assert (trash / "0001-public" / "old" / "index.html").read_text() == "previous build"
     assert (trash / "0000-.cache" / "build.db").read_text() == "stale cache"
+
+
+def test_growth_pairs_each_big_build_with_the_small_one_before_it() -> None:
+    import report
+
+    def run_of(seconds: float, cpu: float) -> dict[str, float]:
+        return {"seconds": seconds, "cpu_seconds": cpu}
+
+    pairs = [{"small": run_of(10, 18), "big": run_of(110, 170)},
+             {"small": run_of(12, 20), "big": run_of(114, 190)},
+             {"small": run_of(11, 19), "big": run_of(140, 200)},
+             {"small": run_of(11, 19)}]  # its big build failed: left out
+    assert report.paired_growth(pairs, "seconds") == pytest.approx(11.0)
+    assert report.paired_growth(pairs, "cpu_seconds") == pytest.approx(9.5)
+    table = report.growth(pairs)
+    assert len(table) == 2 + 3 and "| 1 | 10.00 s | 110.00 s | 11.0× |" in table[2]
+    checks = "\n".join(report.targets([], pairs))
+    assert "cold time 10k → 100k, paired back to back (≤ 10×) | 11.0× | NO" in checks
+    assert "cold CPU time 10k → 100k, paired back to back (≤ 10×) | 9.5× | yes" in checks
+
+
+def test_a_tool_with_a_warm_up_runs_it_before_each_warm_build(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    note = (sys.executable, "-c", f"open({str(log)!r}, 'a').write('warm ')")
+    tool = run.Tool("fake", (sys.executable, "-c", f"open({str(log)!r}, 'a').write('build ')"),
+                    "public", (), warm_up=note, after=(sys.executable, "-c",
+                                                       f"open({str(log)!r}, 'a').write('after')"))
+    (tmp_path / "public").mkdir()
+    (tmp_path / "content" / "articles").mkdir(parents=True)
+    (tmp_path / "content" / "articles" / "a.md").write_text("the article the edit changes\n")
+    run.bench_size([tool], {"fake": tmp_path}, 1, 1, 0.0)
+    # cold, then no-change and edit, each after its warm-up; `after` once at the end
+    assert log.read_text() == "build warm build warm build after"
