@@ -251,13 +251,13 @@ def _command(args: argparse.Namespace, root: Path, console: Console,
 
 
 def _daemon(root: Path, args: argparse.Namespace, console: Console) -> int:
-    from . import daemon
+    from . import daemon, daemonserver
 
     if args.action == "run":
-        return daemon.run_daemon(root, args.idle)
+        return daemonserver.run_daemon(root, args.idle)
     status = daemon.ask(root, "status" if args.action != "stop" else "stop")
     if args.action == "start" and status is None:
-        pid, failure = daemon.start(root, args.idle)
+        pid, failure = daemonserver.start(root, args.idle)
         if not pid:
             print(f"the build daemon did not start: {failure}", file=sys.stderr)
             return EXIT_ERROR

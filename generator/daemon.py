@@ -16,8 +16,8 @@ The daemon stops after `idle` seconds without a build, when its socket is remove
 disk (an upgrade, a `git pull`): that build then runs locally. Nothing starts a daemon but
 `newsgen daemon start`.
 
-This module's top level is what the `newsgen` command imports on every build to look for a
-daemon, so it imports little; the server's imports are inside its functions.
+This module is the client side and the protocol, which the `newsgen` command imports on every
+build to look for a daemon, so it imports little; the daemon itself is daemonserver.py.
 """
 
 from __future__ import annotations
@@ -30,15 +30,10 @@ import socket
 import struct
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .livescan import LiveScan
-    from .scan import SourceScan
+from typing import Any
 
 SOCKET_NAME = "daemon.sock"
-IDLE_SECONDS = 1800
-_MESSAGE_MAX = 1 << 20
+MESSAGE_MAX = 1 << 20
 # An AF_UNIX address holds at most 107 bytes; a longer path is reached from its folder.
 _ADDRESS_MAX = 100
 # What a build may import (some only on use, like search and ingest): imported once, up front.
@@ -53,7 +48,7 @@ def socket_path(root: Path) -> Path:
     return root / ".cache" / SOCKET_NAME
 
 
-class _At:
+class ShortAddress:
     """Runs a socket call on `path`, from inside its folder when the path is too long."""
 
     def __init__(self, path: Path) -> None:
@@ -72,7 +67,7 @@ class _At:
             os.close(here)
 
 
-def _send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
     data = json.dumps(message).encode()
     if fds:
         socket.send_fds(sock, [data], fds)
@@ -80,76 +75,140 @@ def _send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = 
         sock.send(data)
 
 
-def _receive(sock: socket.socket) -> dict[str, Any] | None:
-    data = sock.recv(_MESSAGE_MAX)
+def receive(sock: socket.socket) -> dict[str, Any] | None:
+    data = sock.recv(MESSAGE_MAX)
     return json.loads(data) if data else None  # b"": the other end has gone
 
 
 def _connect(root: Path, timeout: float | None = 5.0) -> socket.socket | None:
+    """A connection to this project's daemon, if one of this user's own answers."""
     path = socket_path(root)
     try:
-        os.stat(path)
+        if os.stat(path).st_uid != os.getuid():
+            return None  # planted by someone else: never hand them our terminal and environment
     except OSError:
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sock.settimeout(timeout)
     try:
-        _At(path)(sock.connect)
+        ShortAddress(path)(sock.connect)
+        if peer_uid(sock) == os.getuid():
+            return sock
     except OSError:  # left behind by a daemon that was killed, or not a socket at all
-        sock.close()
-        return None
-    return sock
+        pass
+    sock.close()
+    return None
+
+
+def peer_uid(sock: socket.socket) -> int:
+    credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", credentials)[1])
+
+
+def identity() -> list[str]:
+    """What a client and the daemon must share: the same package, version and Python."""
+    from . import __version__
+
+    return [__version__, os.path.realpath(os.path.dirname(__file__)), sys.version]
 
 
 # --- the client: `newsgen build` -------------------------------------------------------------
 
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def forward_build(root: Path, argv: list[str], verbosity: int) -> int | None:
     """Run `newsgen <argv>` in this project's daemon; its exit code, or None when no daemon
-    took it (none running, or it was out of date): the caller then builds here."""
+    took it (none running, out of date, another installation's): the caller builds here."""
     if not all(_is_open(fd) for fd in (0, 1, 2)):
         return None  # e.g. `newsgen build >&-`: nothing to hand over
+    try:
+        cwd = os.getcwd()
+    except OSError:  # run from a deleted folder
+        return None
     sock = _connect(root)
     if sock is None:
         return None
-    with sock:
-        request = {"kind": "build", "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
-                   "umask": _umask(), "encoding": _encodings()}
-        try:
-            _send(sock, request, [0, 1, 2])
-            sock.settimeout(None)  # a cold build takes minutes
-            first = _receive(sock)
-        except OSError:
-            return None
-        if first is None or "stale" in first:
-            if first is not None and verbosity >= 0:
-                print(f"newsgen: the build daemon stopped ({first['stale']}); building without "
-                      "it (`newsgen daemon start` starts a new one)", file=sys.stderr)
-            return None
-        code = _wait_for_child(sock, int(first["pid"]))
-        if verbosity > 0:
-            print(f"(built by the build daemon: worker pid {first['pid']})", file=sys.stderr)
-        return code
+    request = {"kind": "build", "argv": argv, "cwd": cwd, "env": dict(os.environ),
+               "umask": _umask(), "encoding": _encodings(), "identity": identity()}
+    # Ctrl-C reaches this process (the terminal's foreground one) but the build runs in the
+    # daemon's worker: signals are held until its pid is known, then passed on to it.
+    worker = {"pid": 0}
+    caught: list[int] = []
 
-
-def _wait_for_child(sock: socket.socket, pid: int) -> int:
-    # Ctrl-C reaches this process (the terminal's foreground one); the build is in the child.
     def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
+        caught.append(signum)
+        if worker["pid"]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker["pid"], signum)
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, forward)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+    previous = {signum: signal.signal(signum, forward) for signum in _FORWARDED}
+    code: int | None = None
+    try:
+        with sock:
+            first = _first_reply(sock, request, verbosity)
+            if first is not None and "pid" in first:
+                worker["pid"] = int(first["pid"])
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # held signals arrive now
+                code = _wait_for_exit(sock)
+                if code is not None and verbosity > 0:
+                    print(f"(built by the build daemon: worker pid {first['pid']})",
+                          file=sys.stderr)
+            elif first is not None and "exit" in first:  # it failed before it began
+                code = int(first["exit"])
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if code is None and caught:
+        return _end_as_signalled(caught[-1])
+    if code is None and worker["pid"]:
+        print("newsgen: the build daemon's worker ended without a result (killed?)",
+              file=sys.stderr)
+        return 1
+    return code
+
+
+def _first_reply(sock: socket.socket, request: dict[str, Any],
+                 verbosity: int) -> dict[str, Any] | None:
+    try:
+        send(sock, request, [0, 1, 2])
+        sock.settimeout(None)  # a cold build takes minutes
+        first = receive(sock)
+    except OSError:
+        return None
+    if first is not None and verbosity >= 0 and "stale" in first:
+        print(f"newsgen: the build daemon stopped ({first['stale']}); building without it "
+              "(`newsgen daemon start` starts a new one)", file=sys.stderr)
+    elif first is not None and verbosity > 0 and "other" in first:
+        print(f"newsgen: not using the build daemon ({first['other']})", file=sys.stderr)
+    return first
+
+
+def _wait_for_exit(sock: socket.socket) -> int | None:
+    """The worker's exit code, or None if it ended without one (killed by a signal)."""
     while True:
         try:
-            reply = _receive(sock)
+            reply = receive(sock)
         except InterruptedError:
             continue
+        except OSError:
+            return None
         if reply is None:
-            print("newsgen: the build daemon's worker ended without a result (killed?)",
-                  file=sys.stderr)
-            return 1
+            return None
         if "exit" in reply:
             return int(reply["exit"])
+
+
+def _end_as_signalled(signum: int) -> int:
+    """End as a local build would have on this signal: Ctrl-C is exit 130, others kill."""
+    if signum == signal.SIGINT:
+        print("interrupted; the previous site was left in place", file=sys.stderr)
+        return 130
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    return 128 + signum
 
 
 def _is_open(fd: int) -> bool:
@@ -182,265 +241,7 @@ def ask(root: Path, kind: str) -> dict[str, Any] | None:
         return None
     with sock:
         try:
-            _send(sock, {"kind": kind})
-            return _receive(sock)
+            send(sock, {"kind": kind})
+            return receive(sock)
         except OSError:
             return None
-
-
-# --- the daemon ------------------------------------------------------------------------------
-
-def start(root: Path, idle: int) -> tuple[int, str]:
-    """Start a daemon for `root` in the background; (its pid, "") once it listens, or
-    (0, why it did not start)."""
-    import time
-
-    cache = root / ".cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    log = cache / "daemon.log"
-    command = [sys.executable, "-m", "generator", "--root", str(root), "daemon", "run",
-               "--idle", str(idle)]
-    pid = os.posix_spawn(sys.executable, command, dict(os.environ), setsid=True, file_actions=[
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-        (os.POSIX_SPAWN_DUP2, 1, 2)])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG)[0]:  # it ended: another daemon runs, or it failed
-            return 0, log.read_text("utf-8", "replace").strip()
-        status = ask(root, "status")
-        if status and status.get("pid") == pid:
-            return pid, ""
-        time.sleep(0.02)
-    return 0, f"the daemon did not start listening within a minute (see {log})"
-
-
-def run_daemon(root: Path, idle: float) -> int:
-    """Serve builds for `root` until idle, stopped, out of date or its socket is removed."""
-    import fcntl
-    import gc
-    import importlib
-    import time
-
-    cache = root / ".cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    lock = open(cache / "daemon.lock", "a")  # noqa: SIM115 - held for the process's life
-    deadline = time.monotonic() + 3  # a daemon just told to stop may still be exiting
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                print(f"a build daemon already runs for {root}", file=sys.stderr)
-                return 1
-            time.sleep(0.05)
-    for name in PRELOAD:
-        importlib.import_module(name)
-    path = socket_path(root)
-    path.unlink(missing_ok=True)  # a killed daemon's: the lock says no live one owns it
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    mask = os.umask(0o077)  # only this user may connect
-    try:
-        _At(path)(listener.bind)
-    finally:
-        os.umask(mask)
-    inode = os.stat(path).st_ino
-    listener.listen(16)
-    listener.settimeout(1.0)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    gc.freeze()  # the children's collector must not copy every imported module's pages
-    from .livescan import LiveScan
-
-    server = _Daemon(root, listener, lock, idle, _module_stamps())
-    server.live = LiveScan.start(root)
-    print(f"build daemon for {root}: pid {os.getpid()}, listening on {path}", flush=True)
-    try:
-        reason = server.serve()
-    finally:
-        if _inode(path) == inode:
-            path.unlink()
-    print(f"build daemon stopped: {reason}", flush=True)
-    return 0
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-def _inode(path: Path) -> int:
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return -1
-
-
-def _module_stamps() -> dict[str, tuple[int, int]]:
-    """(mtime, size) of every imported module's file: the code this daemon runs."""
-    stamps = {}
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__file__", None)
-        if isinstance(name, str):
-            try:
-                stat = os.stat(name)
-            except OSError:
-                continue
-            stamps[name] = (stat.st_mtime_ns, stat.st_size)
-    return stamps
-
-
-def changed_module(stamps: dict[str, tuple[int, int]]) -> str | None:
-    """The first module file that changed since `stamps` were taken, or None."""
-    for name, stamp in stamps.items():
-        try:
-            stat = os.stat(name)
-        except OSError:
-            return name
-        if (stat.st_mtime_ns, stat.st_size) != stamp:
-            return name
-    return None
-
-
-class _Daemon:
-    def __init__(self, root: Path, listener: socket.socket, lock: Any, idle: float,
-                 stamps: dict[str, tuple[int, int]]) -> None:
-        import time
-
-        self.root = root
-        self.listener = listener
-        self.lock = lock
-        self.idle = idle
-        self.stamps = stamps
-        self.inode = _inode(socket_path(root))
-        self.started = time.time()
-        self.children: set[int] = set()
-        self.builds = 0
-        self.last_active = time.monotonic()
-        self.live: LiveScan | None = None  # the sources' scan, kept current (livescan.py)
-
-    def serve(self) -> str:
-        """Answer requests until told to stop; returns why it stopped."""
-        import time
-
-        while True:
-            self._reap()
-            if self.children:
-                self.last_active = time.monotonic()
-            if time.monotonic() - self.last_active > self.idle:
-                return f"no build for {self.idle:g} s"
-            if _inode(socket_path(self.root)) != self.inode:
-                return "its socket was removed"
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                stop = self._answer(conn)
-            self.last_active = time.monotonic()
-            if stop:
-                return stop
-
-    def _answer(self, conn: socket.socket) -> str | None:
-        uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                  struct.calcsize("3i")))[1]
-        if uid != os.getuid():
-            return None
-        conn.settimeout(5.0)
-        fds: list[int] = []
-        try:
-            data, fds, _flags, _address = socket.recv_fds(conn, _MESSAGE_MAX, 3)
-            request = json.loads(data)
-            kind = request.get("kind")
-            if kind == "status":
-                _send(conn, self._status())
-            elif kind == "stop":
-                _send(conn, {"stopped": os.getpid()})
-                return "asked to stop"
-            elif kind == "build" and len(fds) == 3:
-                changed = changed_module(self.stamps)
-                if changed:
-                    _send(conn, {"stale": f"{changed} changed since it started"})
-                    return f"{changed} changed"
-                self._fork_build(conn, request, fds)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            print(f"build daemon: a request failed: {err!r}", file=sys.stderr, flush=True)
-        finally:
-            for fd in fds:
-                os.close(fd)
-        return None
-
-    def _status(self) -> dict[str, Any]:
-        import time
-
-        from . import __version__
-
-        return {"pid": os.getpid(), "root": str(self.root), "version": __version__,
-                "up": round(time.time() - self.started), "builds": self.builds,
-                "idle_limit": self.idle, "idle": round(time.monotonic() - self.last_active)}
-
-    def _fork_build(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
-        ready = (self.root, self.live.current()) if self.live is not None else None
-        pid = os.fork()
-        if pid == 0:
-            # Never returns. The child lets go of what only the daemon holds: its socket, its
-            # lock (else a new daemon could not start while this build runs), its watches.
-            self.listener.close()
-            self.lock.close()
-            if self.live is not None:
-                self.live.close()
-            _run_build(conn, request, fds, ready)
-        self.children.add(pid)
-        self.builds += 1
-
-    def _reap(self) -> None:
-        for pid in list(self.children):
-            try:
-                done, _status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = pid
-            if done:
-                self.children.discard(pid)
-
-
-def _run_build(conn: socket.socket, request: dict[str, Any], fds: list[int],
-               ready: tuple[Path, SourceScan] | None) -> None:
-    """The forked child: become the caller's `newsgen build` and report its exit code."""
-    code = 1
-    try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        os.chdir(request["cwd"])
-        os.umask(int(request["umask"]))
-        os.environ.clear()
-        os.environ.update(request["env"])
-        import time
-
-        time.tzset()
-        _reopen_streams(request.get("encoding", {}))
-        _send(conn, {"pid": os.getpid()})
-        from .cli import finish, main
-
-        code = finish(main(list(request["argv"]), scan_ahead=True, ready=ready))
-    except SystemExit as leaving:
-        code = leaving.code if isinstance(leaving.code, int) else int(leaving.code is not None)
-    except BaseException:  # reported on the caller's stderr, then exit 1
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        try:
-            _send(conn, {"exit": code})
-        finally:
-            os._exit(code)
-
-
-def _reopen_streams(encodings: dict[str, list[str]]) -> None:
-    """sys.stdout and sys.stderr on the caller's descriptors, encoded and buffered as its own."""
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        encoding, errors = encodings.get(name, ("utf-8", "backslashreplace"))
-        line_buffered = name == "stderr" or os.isatty(fd)
-        stream = open(fd, "w", encoding=encoding, errors=errors,  # noqa: SIM115
-                      buffering=1 if line_buffered else -1, closefd=False)
-        setattr(sys, name, stream)

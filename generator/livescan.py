@@ -9,7 +9,8 @@ daemon drains it: the result equals a fresh scan taken at the start of the drain
 
 Where inotify cannot see everything, `current()` falls back to a full scan: on queue overflow,
 when a watched folder itself is moved or deleted, when a watch cannot be added (the per-user
-limit), and always for files reached through a symlink (their targets are not watched).
+limit), when content/, layouts/ or seeds/ itself is made, removed or replaced; and files
+reached through a symlink are read again on every call (their targets are not watched).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ _MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_
          | _IN_DELETE | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR)
 _EVENT = struct.Struct("iIII")  # wd, mask, cookie, length of the name that follows
 _NONBLOCK_CLOEXEC = os.O_NONBLOCK | os.O_CLOEXEC
+# What changes a folder's entries (a touch or chmod of the folder changes none).
+_ENTRY_CHANGES = _IN_CREATE | _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO
 
 
 class _Rescan(Exception):
@@ -104,11 +107,13 @@ class LiveScan:
         self._fd = self._libc.inotify_init1(_NONBLOCK_CLOEXEC)
         if self._fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self._symlinks = set()
         self._watch("")
         for name in WATCHED:
             self._watch_tree(name)
+        if os.path.islink(self.root / "site.toml"):
+            self._symlinks.add("site.toml")
         self._stats = input_stats(self.root)
-        self._symlinks = {path for path in self._stats if os.path.islink(self.root / path)}
         self._digest = None
 
     def _watch(self, folder: str) -> bool:
@@ -123,16 +128,23 @@ class LiveScan:
         return True
 
     def _watch_tree(self, folder: str) -> None:
-        """Watch `folder` and the folders below it, as scan.scan_folder walks them."""
+        """Watch `folder` and the folders below it, as scan.scan_folder walks them, and note
+        the symlinks in them (dangling ones too: a target may appear later)."""
         if not self._watch(folder):
             return
+        folders = []
         try:
             with os.scandir(self.root / folder) as listing:
-                entries = [e.name for e in listing
-                           if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
+                for entry in listing:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_symlink():
+                        self._symlinks.add(f"{folder}/{entry.name}")
+                    elif entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.name)
         except OSError:
             return
-        for name in entries:
+        for name in folders:
             self._watch_tree(f"{folder}/{name}")
 
     def _drain(self) -> None:
@@ -159,26 +171,28 @@ class LiveScan:
         if folder is None or not name or name.startswith("."):
             return
         path = f"{folder}/{name}" if folder else name
-        if not folder and name != "site.toml" and name not in WATCHED:
+        if not folder and name != "site.toml":
+            if name in WATCHED and mask & _ENTRY_CHANGES:
+                # content/, layouts/ or seeds/ itself made, removed, replaced (a symlink
+                # retargeted, which scan_folder follows at this level): rare, so scan anew.
+                raise _Rescan
             return  # the project folder: only site.toml and the watched folders count
-        if mask & _IN_ISDIR or (not folder and name in WATCHED):
-            self._folder_changed(path, mask)
-        else:
+        if not mask & _IN_ISDIR:
             self._restat(path)
+        elif mask & _ENTRY_CHANGES:  # not a touch or chmod of the folder: that changes no file
+            self._folder_changed(path, mask)
 
     def _folder_changed(self, path: str, mask: int) -> None:
         prefix = path + "/"
         for key in [key for key in self._stats if key.startswith(prefix)]:
             del self._stats[key]
+        self._symlinks = {link for link in self._symlinks if not link.startswith(prefix)}
         self._digest = None
         if mask & (_IN_CREATE | _IN_MOVED_TO) and os.path.isdir(self.root / path):
-            if os.path.islink(self.root / path):
-                return  # scan_folder does not follow a symlinked folder either
             self._watch_tree(path)  # first, so that a file added meanwhile is not missed
             found: Stats = {}
             scan_folder(self.root / path, path, found)
             self._stats.update(found)
-            self._symlinks |= {p for p in found if os.path.islink(self.root / p)}
         elif mask & _IN_MOVED_FROM:
             # A moved folder keeps its watches, which would report under the old name.
             for wd, folder in list(self._folders.items()):
@@ -188,15 +202,17 @@ class LiveScan:
 
     def _restat(self, path: str) -> None:
         self._digest = None
+        full = self.root / path
+        if os.path.islink(full):
+            self._symlinks.add(path)  # kept while the link exists, even with no target
+        else:
+            self._symlinks.discard(path)
         try:
-            st = os.stat(self.root / path)
+            st = os.stat(full)
         except OSError:
             self._stats.pop(path, None)
-            self._symlinks.discard(path)
             return
         if stat_module.S_ISREG(st.st_mode):
             self._stats[path] = (st.st_size, st.st_mtime_ns)
-            if os.path.islink(self.root / path):
-                self._symlinks.add(path)
         else:
             self._stats.pop(path, None)

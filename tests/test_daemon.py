@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_EPOCH, age, copy_project, run_cli
 
-from generator import daemon
+from generator import daemon, daemonserver
 
 pytestmark = pytest.mark.xdist_group("daemon")  # each test starts processes; keep them apart
 
@@ -246,8 +246,101 @@ def test_changed_module_names_the_first_changed_file(tmp_path: Path) -> None:
     module.write_text("x = 1\n")
     stat = module.stat()
     stamps = {str(module): (stat.st_mtime_ns, stat.st_size)}
-    assert daemon.changed_module(stamps) is None
+    assert daemonserver.changed_module(stamps) is None
     module.write_text("x = 22\n")
-    assert daemon.changed_module(stamps) == str(module)
+    assert daemonserver.changed_module(stamps) == str(module)
     module.unlink()
-    assert daemon.changed_module(stamps) == str(module)
+    assert daemonserver.changed_module(stamps) == str(module)
+
+
+def _held_build(root: Path, hooks: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+    """A `newsgen build` whose build (in the daemon's worker) waits at the `hold` file."""
+    (root / "hold").write_text("")
+    client = subprocess.Popen([sys.executable, "-m", "generator", "build", "--no-search"],
+                              cwd=root, env={**os.environ, **hooks}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert _wait_for(lambda: (root / "holding").exists()), "the build never started"
+    return client, int((root / "holding").read_text())
+
+
+def test_a_killed_caller_stops_its_build_in_the_daemon(started: tuple[Path, int],
+                                                      hooks: dict[str, str]) -> None:
+    root, _pid = started
+    client, worker = _held_build(root, hooks)
+    try:
+        client.kill()  # SIGKILL: nothing of the client's own runs
+        client.communicate(timeout=30)
+        # The worker learns of the hang-up at once, and stops as on Ctrl-C, still holding.
+        assert _wait_for(lambda: _gone(worker)), "the worker must not outlive its caller"
+    finally:
+        (root / "hold").unlink(missing_ok=True)
+    assert not (root / "public").exists()
+
+
+def test_sigterm_ends_the_caller_as_it_would_a_local_build(started: tuple[Path, int],
+                                                          hooks: dict[str, str]) -> None:
+    root, _pid = started
+    client, worker = _held_build(root, hooks)
+    try:
+        client.terminate()
+        client.communicate(timeout=30)
+    finally:
+        (root / "hold").unlink(missing_ok=True)
+    assert client.returncode == -signal.SIGTERM  # killed by it, as a local build would be
+    assert _wait_for(lambda: _gone(worker))
+
+
+def test_another_installation_is_not_served(started: tuple[Path, int]) -> None:
+    import json
+    import socket
+
+    root, _pid = started
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+        sock.connect(str(daemon.socket_path(root)))
+        request = {"kind": "build", "argv": ["build"], "cwd": str(root), "env": {}, "umask": 18,
+                   "identity": ["0.0.1", "/elsewhere/generator", sys.version]}
+        socket.send_fds(sock, [json.dumps(request).encode()], [0, 1, 2])
+        reply = json.loads(sock.recv(1 << 16))
+    assert "other" in reply
+    status = _status(root)
+    assert status is not None and status["builds"] == 0  # still running, nothing built
+
+
+def test_a_build_from_a_deleted_folder_runs_here(started: tuple[Path, int], tmp_path: Path,
+                                                hooks: dict[str, str]) -> None:
+    root, _pid = started
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    done = subprocess.run(f'cd {gone} && rmdir {gone} && {sys.executable} -m generator '
+                          f'--root {root} build --no-search', shell=True, capture_output=True,
+                          text=True, env={**os.environ, **hooks}, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    status = _status(root)
+    assert status is not None and status["builds"] == 0
+
+
+def test_starting_twice_at_once_leaves_one_daemon_and_keeps_no_descriptor_of_ours(
+        tmp_path: Path, hooks: dict[str, str]) -> None:
+    root = copy_project(tmp_path / "site")
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-m", "generator", "daemon", "start", "--idle", "60"]
+    try:
+        starts = [subprocess.Popen(command, cwd=root, env={**os.environ, **hooks},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   pass_fds=[write_end]) for _ in range(2)]
+        outputs = [start.communicate(timeout=60) for start in starts]
+        os.close(write_end)
+        write_end = -1
+        assert [start.returncode for start in starts] == [0, 0], outputs
+        status = _status(root)
+        assert status is not None
+        # Our pipe's write end reached both `start` commands: had the daemon kept it, this
+        # read would wait for it to exit.
+        assert os.read(read_end, 1) == b""
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+        run_cli(root, "daemon", "stop")
+    log = (root / ".cache" / "daemon.log").read_text("utf-8")
+    assert f"pid {status['pid']}, listening" in log

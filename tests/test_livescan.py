@@ -31,6 +31,7 @@ def _assert_current(live: LiveScan, root: Path) -> None:
 
 
 NAMES = ("a.md", "b.md", "c.txt", ".swap.md")
+TARGETS = ("t1.md", "t2.md")  # in a folder beside the project
 FOLDERS = ("content/articles", "content/pages", "content/new", "content/new/deep", "seeds",
            "layouts/partials")
 
@@ -46,6 +47,16 @@ operation = st.one_of(
     st.tuples(st.just("move_folder"), st.sampled_from(FOLDERS), st.none(),
               st.sampled_from(("content/moved", "outside", "seeds/old"))),
     st.tuples(st.just("site.toml"), st.none(), st.none(), st.binary(max_size=8)),
+    # A touch or chmod of a folder changes none of its files.
+    st.tuples(st.just("touch_folder"), st.sampled_from(FOLDERS), st.none(),
+              st.integers(1, 10**9)),
+    st.tuples(st.just("chmod_folder"), st.sampled_from(FOLDERS), st.none(),
+              st.sampled_from((0o700, 0o755))),
+    # Symlinks to files outside the project, whose targets come, change and go.
+    st.tuples(st.just("link"), st.sampled_from(FOLDERS), st.sampled_from(NAMES),
+              st.sampled_from(TARGETS)),
+    st.tuples(st.just("target"), st.none(), st.none(),
+              st.tuples(st.sampled_from(TARGETS), st.one_of(st.none(), st.binary(max_size=9)))),
 )
 
 
@@ -55,6 +66,29 @@ def _apply(root: Path, op: tuple[str, str | None, str | None, object]) -> None:
     if kind == "site.toml":
         with open(root / "site.toml", "ab") as config:
             config.write(extra)  # type: ignore[arg-type]
+        return
+    if kind == "target":
+        target, data = extra  # type: ignore[misc]
+        path = root.parent / "targets" / target
+        path.parent.mkdir(exist_ok=True)
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(data)
+        return
+    if kind in ("touch_folder", "chmod_folder"):
+        if place.is_dir():
+            if kind == "touch_folder":
+                os.utime(place, ns=(int(extra), int(extra)))  # type: ignore[call-overload]
+            else:
+                place.chmod(int(extra))  # type: ignore[call-overload]
+        return
+    if kind == "link":
+        place.mkdir(parents=True, exist_ok=True)
+        link = place / str(name)
+        if link.is_symlink() or not link.exists():
+            link.unlink(missing_ok=True)
+            link.symlink_to(root.parent / "targets" / str(extra))  # may not exist (yet)
         return
     if kind == "rmtree":
         shutil.rmtree(place, ignore_errors=True)
@@ -87,6 +121,7 @@ def test_the_live_scan_equals_a_fresh_scan_after_any_changes(
     root = tmp_path / "site"
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(tmp_path / "outside", ignore_errors=True)
+    shutil.rmtree(tmp_path / "targets", ignore_errors=True)
     copy_project(root, seeds=False)
     live = _live(root)
     try:
@@ -139,6 +174,17 @@ def test_a_symlinked_files_target_is_read_again_on_every_scan(tmp_path: Path) ->
         _assert_current(live, root)
         target.write_text("---\ntitle: T\n---\nsecond, longer\n", encoding="utf-8")
         _assert_current(live, root)  # no event came from content/: the target is not watched
+        # Links made while it watches, one of them dangling until its target appears.
+        later, missing = tmp_path / "later.md", tmp_path / "missing.md"
+        later.write_text("later", encoding="utf-8")
+        (root / "content" / "pages" / "later.md").symlink_to(later)
+        (root / "content" / "pages" / "dangling.md").symlink_to(missing)
+        _assert_current(live, root)
+        later.write_text("later, changed", encoding="utf-8")
+        missing.write_text("here now", encoding="utf-8")
+        _assert_current(live, root)
+        missing.unlink()
+        _assert_current(live, root)
     finally:
         live.close()
 
@@ -161,6 +207,28 @@ def test_without_inotify_watches_it_scans_afresh(tmp_path: Path,
         _assert_current(live, root)
         assert live._fd == -1  # closed: from now on every scan is a fresh one
         (root / "content" / "extra" / "y.md").write_text("y", encoding="utf-8")
+        _assert_current(live, root)
+    finally:
+        live.close()
+
+
+def test_a_watched_folder_replaced_by_a_symlink_is_scanned_through_it(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    elsewhere = tmp_path / "seeds-elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "one.txt").write_text("a seed", encoding="utf-8")
+    live = _live(root)
+    try:
+        shutil.rmtree(root / "seeds")
+        (root / "seeds").symlink_to(elsewhere)  # scan_folder follows it at the top level
+        _assert_current(live, root)
+        (elsewhere / "two.txt").write_text("another", encoding="utf-8")  # watched through it
+        _assert_current(live, root)
+        other = tmp_path / "seeds-other"
+        other.mkdir()
+        (other / "three.txt").write_text("third", encoding="utf-8")
+        (root / "seeds.new").symlink_to(other)
+        (root / "seeds.new").replace(root / "seeds")  # `ln -sfn`: retargeted by a rename
         _assert_current(live, root)
     finally:
         live.close()

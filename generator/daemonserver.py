@@ -1,0 +1,328 @@
+"""The build daemon's side (see daemon.py): started by `newsgen daemon start`, it imports the
+package once, keeps the sources' scan current (livescan.py) and forks one worker per
+`newsgen build` it is handed; the worker becomes that command, in the caller's folder and
+environment and on its terminal, and reports the exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import stat as stat_module
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .daemon import MESSAGE_MAX, PRELOAD, ShortAddress, ask, identity, peer_uid, send, socket_path
+
+if TYPE_CHECKING:
+    from .livescan import LiveScan
+    from .scan import SourceScan
+
+def start(root: Path, idle: int) -> tuple[int, str]:
+    """Start a daemon for `root` in the background; (its pid, "") once it listens, or
+    (0, why it did not start)."""
+    import time
+
+    cache = root / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    log = cache / "daemon.log"
+    command = [sys.executable, "-m", "generator", "--root", str(root), "daemon", "run",
+               "--idle", str(idle)]
+    _close_on_exec_all()  # a pipe of ours left open in the daemon would never see its EOF
+    # Appended, not truncated: a second `start` racing this one must not cut the first's log
+    # (the daemon empties it once it holds the lock).
+    pid = os.posix_spawn(sys.executable, command, dict(os.environ), setsid=True, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+        (os.POSIX_SPAWN_DUP2, 1, 2)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:  # it ended: another daemon runs, or it failed
+            status = ask(root, "status")
+            if status:  # another `start` won the race
+                return int(status["pid"]), ""
+            return 0, log.read_text("utf-8", "replace").strip()
+        status = ask(root, "status")
+        if status and status.get("pid") == pid:
+            return pid, ""
+        time.sleep(0.02)
+    return 0, f"the daemon did not start listening within a minute (see {log})"
+
+
+def _close_on_exec_all() -> None:
+    try:
+        descriptors = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        descriptors = list(range(3, 256))
+    for fd in descriptors:
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                os.set_inheritable(fd, False)
+
+
+def run_daemon(root: Path, idle: float) -> int:
+    """Serve builds for `root` until idle, stopped, out of date or its socket is removed."""
+    import fcntl
+    import gc
+    import importlib
+    import time
+
+    cache = root / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    lock = open(cache / "daemon.lock", "a")  # noqa: SIM115 - held for the process's life
+    deadline = time.monotonic() + 3  # a daemon just told to stop may still be exiting
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                print(f"a build daemon already runs for {root}", file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+    if stat_module.S_ISREG(os.fstat(1).st_mode):
+        os.ftruncate(1, 0)  # its log (opened for appending by `start`): this daemon's alone now
+    for name in PRELOAD:
+        importlib.import_module(name)
+    path = socket_path(root)
+    path.unlink(missing_ok=True)  # a killed daemon's: the lock says no live one owns it
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    mask = os.umask(0o077)  # only this user may connect
+    try:
+        ShortAddress(path)(listener.bind)
+    finally:
+        os.umask(mask)
+    inode = _inode(path)
+    listener.listen(16)
+    listener.settimeout(1.0)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    gc.freeze()  # the children's collector must not copy every imported module's pages
+    from .livescan import LiveScan
+
+    server = _Daemon(root, listener, lock, idle, _module_stamps())
+    server.live = LiveScan.start(root)
+    print(f"build daemon for {root}: pid {os.getpid()}, listening on {path}", flush=True)
+    try:
+        reason = server.serve()
+    finally:
+        if _inode(path) == inode:
+            path.unlink()
+    print(f"build daemon stopped: {reason}", flush=True)
+    return 0
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    """Which file `path` is (a new daemon's socket may reuse an old one's inode number)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_dev, st.st_ino)
+
+
+def _module_stamps() -> dict[str, tuple[int, int]]:
+    """(mtime, size) of every imported module's file: the code this daemon runs."""
+    stamps = {}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if isinstance(name, str):
+            try:
+                stat = os.stat(name)
+            except OSError:
+                continue
+            stamps[name] = (stat.st_mtime_ns, stat.st_size)
+    return stamps
+
+
+def changed_module(stamps: dict[str, tuple[int, int]]) -> str | None:
+    """The first module file that changed since `stamps` were taken, or None."""
+    for name, stamp in stamps.items():
+        try:
+            stat = os.stat(name)
+        except OSError:
+            return name
+        if (stat.st_mtime_ns, stat.st_size) != stamp:
+            return name
+    return None
+
+
+class _Daemon:
+    def __init__(self, root: Path, listener: socket.socket, lock: Any, idle: float,
+                 stamps: dict[str, tuple[int, int]]) -> None:
+        import time
+
+        self.root = root
+        self.listener = listener
+        self.lock = lock
+        self.idle = idle
+        self.stamps = stamps
+        self.inode = _inode(socket_path(root))
+        self.started = time.time()
+        self.children: set[int] = set()
+        self.builds = 0
+        self.last_active = time.monotonic()
+        self.live: LiveScan | None = None  # the sources' scan, kept current (livescan.py)
+
+    def serve(self) -> str:
+        """Answer requests until told to stop; returns why it stopped."""
+        import time
+
+        while True:
+            self._reap()
+            if self.children:
+                self.last_active = time.monotonic()
+            if time.monotonic() - self.last_active > self.idle:
+                return f"no build for {self.idle:g} s"
+            if _inode(socket_path(self.root)) != self.inode:
+                return "its socket was removed"
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                stop = self._answer(conn)
+            self.last_active = time.monotonic()
+            if stop:
+                return stop
+
+    def _answer(self, conn: socket.socket) -> str | None:
+        if peer_uid(conn) != os.getuid():
+            return None
+        conn.settimeout(2.0)  # a client sends at once: a silent one must not stall the rest
+        fds: list[int] = []
+        try:
+            data, fds, _flags, _address = socket.recv_fds(conn, MESSAGE_MAX, 3)
+            request = json.loads(data)
+            kind = request.get("kind")
+            if kind == "status":
+                send(conn, self._status())
+            elif kind == "stop":
+                send(conn, {"stopped": os.getpid()})
+                return "asked to stop"
+            elif kind == "build" and len(fds) == 3 and request.get("identity") != identity():
+                send(conn, {"other": "it runs another newsgen installation or Python"})
+            elif kind == "build" and len(fds) == 3:
+                changed = changed_module(self.stamps)
+                if changed:
+                    send(conn, {"stale": f"{changed} changed since it started"})
+                    return f"{changed} changed"
+                self._fork_build(conn, request, fds)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            print(f"build daemon: a request failed: {err!r}", file=sys.stderr, flush=True)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return None
+
+    def _status(self) -> dict[str, Any]:
+        import time
+
+        from . import __version__
+
+        return {"pid": os.getpid(), "root": str(self.root), "version": __version__,
+                "up": round(time.time() - self.started), "builds": self.builds,
+                "idle_limit": self.idle, "idle": round(time.monotonic() - self.last_active)}
+
+    def _fork_build(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+        ready = (self.root, self.live.current()) if self.live is not None else None
+        # SIGTERM is held across the fork: landing in the child before it is on its own, it
+        # would unwind the daemon's code there (and unlink the daemon's socket).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        pid = os.fork()
+        if pid == 0:
+            try:  # the child lets go of what only the daemon holds: its socket, its lock
+                # (else a new daemon could not start while this build runs), its watches
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                self.listener.close()
+                self.lock.close()
+                if self.live is not None:
+                    self.live.close()
+                _run_build(conn, request, fds, ready)
+            finally:
+                os._exit(1)  # _run_build exits itself; this is for anything before it
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        self.children.add(pid)
+        self.builds += 1
+
+    def _reap(self) -> None:
+        for pid in list(self.children):
+            try:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.children.discard(pid)
+
+
+def _run_build(conn: socket.socket, request: dict[str, Any], fds: list[int],
+               ready: tuple[Path, SourceScan] | None) -> None:
+    """The forked child: become the caller's `newsgen build` and report its exit code."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.chdir(request["cwd"])
+        os.umask(int(request["umask"]))
+        os.environ.clear()
+        os.environ.update(request["env"])
+        import time
+
+        time.tzset()
+        _reopen_streams(request.get("encoding", {}))
+        send(conn, {"pid": os.getpid()})
+        _stop_when_the_caller_goes(conn)
+        from .cli import finish, main
+
+        code = finish(main(list(request["argv"]), scan_ahead=True, ready=ready))
+    except SystemExit as leaving:
+        code = leaving.code if isinstance(leaving.code, int) else int(leaving.code is not None)
+    except BaseException:  # reported on the caller's stderr, then exit 1
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            send(conn, {"exit": code})
+        finally:
+            os._exit(code)
+
+
+def _stop_when_the_caller_goes(conn: socket.socket) -> None:
+    """If the `newsgen build` that asked for this build ends (killed), stop as on Ctrl-C, as
+    a local build would have died with it. The kernel signals the hang-up (SIGIO)."""
+    import fcntl
+
+    def hung_up(_signum: int, _frame: object) -> None:
+        try:
+            data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return  # a spurious wake-up: the caller is still there
+        except OSError:
+            data = b""
+        if not data:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGIO, hung_up)
+    fcntl.fcntl(conn.fileno(), fcntl.F_SETOWN, os.getpid())
+    flags = fcntl.fcntl(conn.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(conn.fileno(), fcntl.F_SETFL, flags | os.O_ASYNC)
+
+
+def _reopen_streams(encodings: dict[str, list[str]]) -> None:
+    """sys.stdout and sys.stderr on the caller's descriptors, encoded and buffered as its own."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        encoding, errors = encodings.get(name, ("utf-8", "backslashreplace"))
+        line_buffered = name == "stderr" or os.isatty(fd)
+        stream = open(fd, "w", encoding=encoding, errors=errors,  # noqa: SIM115
+                      buffering=1 if line_buffered else -1, closefd=False)
+        setattr(sys, name, stream)
