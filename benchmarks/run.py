@@ -257,6 +257,9 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
     for scenario, index in steps:
         for tool in list(active):
             root, result = roots[tool.name], results[tool.name]
+            # Written-back before the clock starts: the previous run's output (Pagefind's
+            # index: thousands of files) must not be flushed during this one, at its expense.
+            os.sync()
             busy = wait_for_idle(idle_wait)
             try:
                 if scenario == "cold":
@@ -392,6 +395,7 @@ def _paired_small_build(tool: Tool, seed: int, data: dict[str, Any]) -> Callable
 
     def run() -> None:
         result = ToolResult(tool.name, 10_000)
+        os.sync()  # as before every run in bench_size
         _cold(tool, root, result, wait_for_idle(0))
         pairs.append({"small": result.runs["cold"][-1]})
 

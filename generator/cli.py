@@ -132,6 +132,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="run: serve in the foreground (for a process supervisor)")
     d.add_argument("--idle", type=_positive_int, default=1800, metavar="SECONDS",
                    help="stop after this long without a build (default 1800)")
+    d.add_argument("--fresh-log", action="store_true", help=argparse.SUPPRESS)  # from `start`
     return parser
 
 
@@ -254,7 +255,7 @@ def _daemon(root: Path, args: argparse.Namespace, console: Console) -> int:
     from . import daemon, daemonserver
 
     if args.action == "run":
-        return daemonserver.run_daemon(root, args.idle)
+        return daemonserver.run_daemon(root, args.idle, args.fresh_log)
     status = daemon.ask(root, "status" if args.action != "stop" else "stop")
     if args.action == "start" and status is None:
         pid, failure = daemonserver.start(root, args.idle)
@@ -273,6 +274,9 @@ def _daemon(root: Path, args: argparse.Namespace, console: Console) -> int:
         console.info(f"build daemon for {status['root']}: pid {status['pid']}, newsgen "
                      f"{status['version']}, up {status['up']} s, {status['builds']} build(s), "
                      f"idle {status['idle']} s of {status['idle_limit']:g}")
+        if status.get("identity") != daemon.identity():
+            console.info("  it runs another newsgen installation or Python than this command, "
+                         "so it does not serve it: `newsgen daemon stop`, then start again")
     return EXIT_OK
 
 

@@ -109,12 +109,16 @@ def identity() -> list[str]:
     """What a client and the daemon must share: the same package, version and Python."""
     from . import __version__
 
-    return [__version__, os.path.realpath(os.path.dirname(__file__)), sys.version]
+    return [__version__, os.path.realpath(os.path.dirname(__file__)), sys.version, sys.prefix]
 
 
 # --- the client: `newsgen build` -------------------------------------------------------------
 
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Abandoned(Exception):
+    """A signal came before the daemon's worker was known: give up the request."""
 
 
 def forward_build(root: Path, argv: list[str], verbosity: int) -> int | None:
@@ -126,39 +130,44 @@ def forward_build(root: Path, argv: list[str], verbosity: int) -> int | None:
         cwd = os.getcwd()
     except OSError:  # run from a deleted folder
         return None
-    sock = _connect(root)
-    if sock is None:
-        return None
+    # Signals this process ignores (`nohup`, a background job) the worker ignores too, as a
+    # local build would; the others reach this process (the terminal's foreground one) and are
+    # passed on to the worker once it is known. One that comes before gives up the request:
+    # a worker already started sees the connection close and stops (daemonserver.py).
+    ignored = [signum for signum in _FORWARDED if signal.getsignal(signum) == signal.SIG_IGN]
     request = {"kind": "build", "argv": argv, "cwd": cwd, "env": dict(os.environ),
-               "umask": _umask(), "encoding": _encodings(), "identity": identity()}
-    # Ctrl-C reaches this process (the terminal's foreground one) but the build runs in the
-    # daemon's worker: signals are held until its pid is known, then passed on to it.
+               "umask": _umask(), "encoding": _encodings(), "identity": identity(),
+               "ignored": [int(signum) for signum in ignored]}
     worker = {"pid": 0}
     caught: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
         caught.append(signum)
-        if worker["pid"]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(worker["pid"], signum)
+        if not worker["pid"]:
+            raise _Abandoned
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker["pid"], signum)
 
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
-    previous = {signum: signal.signal(signum, forward) for signum in _FORWARDED}
+    previous = {signum: signal.signal(signum, forward)
+                for signum in _FORWARDED if signum not in ignored}
     code: int | None = None
     try:
+        sock = _connect(root)
+        if sock is None:
+            return None
         with sock:
             first = _first_reply(sock, request, verbosity)
             if first is not None and "pid" in first:
                 worker["pid"] = int(first["pid"])
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # held signals arrive now
                 code = _wait_for_exit(sock)
                 if code is not None and verbosity > 0:
                     print(f"(built by the build daemon: worker pid {first['pid']})",
                           file=sys.stderr)
             elif first is not None and "exit" in first:  # it failed before it began
                 code = int(first["exit"])
+    except _Abandoned:
+        pass
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if code is None and caught:

@@ -30,8 +30,9 @@ def start(root: Path, idle: int) -> tuple[int, str]:
     cache = root / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
     log = cache / "daemon.log"
-    command = [sys.executable, "-m", "generator", "--root", str(root), "daemon", "run",
-               "--idle", str(idle)]
+    # -P: the package as installed, never a `generator/` folder where the caller stands.
+    command = [sys.executable, "-P", "-m", "generator", "--root", str(root), "daemon", "run",
+               "--idle", str(idle), "--fresh-log"]
     _close_on_exec_all()  # a pipe of ours left open in the daemon would never see its EOF
     # Appended, not truncated: a second `start` racing this one must not cut the first's log
     # (the daemon empties it once it holds the lock).
@@ -42,15 +43,32 @@ def start(root: Path, idle: int) -> tuple[int, str]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if os.waitpid(pid, os.WNOHANG)[0]:  # it ended: another daemon runs, or it failed
-            status = ask(root, "status")
-            if status:  # another `start` won the race
-                return int(status["pid"]), ""
+            # Another `start` won the race: its daemon holds the lock, and answers once it has
+            # imported and scanned.
+            while _lock_held(cache / "daemon.lock") and time.monotonic() < deadline:
+                status = ask(root, "status")
+                if status:
+                    return int(status["pid"]), ""
+                time.sleep(0.05)
             return 0, log.read_text("utf-8", "replace").strip()
         status = ask(root, "status")
         if status and status.get("pid") == pid:
             return pid, ""
         time.sleep(0.02)
     return 0, f"the daemon did not start listening within a minute (see {log})"
+
+
+def _lock_held(path: Path) -> bool:
+    import fcntl
+
+    try:
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _close_on_exec_all() -> None:
@@ -64,7 +82,7 @@ def _close_on_exec_all() -> None:
                 os.set_inheritable(fd, False)
 
 
-def run_daemon(root: Path, idle: float) -> int:
+def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     """Serve builds for `root` until idle, stopped, out of date or its socket is removed."""
     import fcntl
     import gc
@@ -84,8 +102,8 @@ def run_daemon(root: Path, idle: float) -> int:
                 print(f"a build daemon already runs for {root}", file=sys.stderr)
                 return 1
             time.sleep(0.05)
-    if stat_module.S_ISREG(os.fstat(1).st_mode):
-        os.ftruncate(1, 0)  # its log (opened for appending by `start`): this daemon's alone now
+    if fresh_log and stat_module.S_ISREG(os.fstat(1).st_mode):
+        os.ftruncate(1, 0)  # the log `start` opened for appending: this daemon's alone now
     for name in PRELOAD:
         importlib.import_module(name)
     path = socket_path(root)
@@ -189,7 +207,6 @@ class _Daemon:
                 continue
             with conn:
                 stop = self._answer(conn)
-            self.last_active = time.monotonic()
             if stop:
                 return stop
 
@@ -207,14 +224,16 @@ class _Daemon:
             elif kind == "stop":
                 send(conn, {"stopped": os.getpid()})
                 return "asked to stop"
-            elif kind == "build" and len(fds) == 3 and request.get("identity") != identity():
-                send(conn, {"other": "it runs another newsgen installation or Python"})
             elif kind == "build" and len(fds) == 3:
+                # Its own code first: an upgrade changes both, and must stop this daemon.
                 changed = changed_module(self.stamps)
                 if changed:
                     send(conn, {"stale": f"{changed} changed since it started"})
                     return f"{changed} changed"
-                self._fork_build(conn, request, fds)
+                if request.get("identity") != identity():
+                    send(conn, {"other": "it runs another newsgen installation or Python"})
+                else:
+                    self._fork_build(conn, request, fds)
         except (OSError, ValueError, KeyError, TypeError) as err:
             print(f"build daemon: a request failed: {err!r}", file=sys.stderr, flush=True)
         finally:
@@ -228,30 +247,36 @@ class _Daemon:
         from . import __version__
 
         return {"pid": os.getpid(), "root": str(self.root), "version": __version__,
+                "identity": identity(),
                 "up": round(time.time() - self.started), "builds": self.builds,
                 "idle_limit": self.idle, "idle": round(time.monotonic() - self.last_active)}
 
     def _fork_build(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+        import time
+
         ready = (self.root, self.live.current()) if self.live is not None else None
-        # SIGTERM is held across the fork: landing in the child before it is on its own, it
+        # Signals are held across the fork: landing in the child before it is on its own, one
         # would unwind the daemon's code there (and unlink the daemon's socket).
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        pid = os.fork()
-        if pid == 0:
-            try:  # the child lets go of what only the daemon holds: its socket, its lock
-                # (else a new daemon could not start while this build runs), its watches
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                self.listener.close()
-                self.lock.close()
-                if self.live is not None:
-                    self.live.close()
-                _run_build(conn, request, fds, ready)
-            finally:
-                os._exit(1)  # _run_build exits itself; this is for anything before it
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                try:  # the child lets go of what only the daemon holds: its socket, its lock
+                    # (else a new daemon could not start while this build runs), its watches
+                    _caller_signals(request.get("ignored", []))
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                    self.listener.close()
+                    self.lock.close()
+                    if self.live is not None:
+                        self.live.close()
+                    _run_build(conn, request, fds, ready)
+                finally:
+                    os._exit(1)  # _run_build exits itself; this is for anything before it
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self.children.add(pid)
         self.builds += 1
+        self.last_active = time.monotonic()
 
     def _reap(self) -> None:
         for pid in list(self.children):
@@ -263,12 +288,31 @@ class _Daemon:
                 self.children.discard(pid)
 
 
+_HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def _caller_signals(ignored: list[int]) -> None:
+    """The signal dispositions of a local build: Python's Ctrl-C, the default for the others,
+    and ignored whatever the caller ignores (`nohup`, a background job)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    for signum in ignored:
+        if signum in _HELD:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def _run_build(conn: socket.socket, request: dict[str, Any], fds: list[int],
                ready: tuple[Path, SourceScan] | None) -> None:
     """The forked child: become the caller's `newsgen build` and report its exit code."""
     code = 1
+    conn.setblocking(True)  # no timeout (the daemon's): the hang-up check peeks without waiting
     try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _stop_when_the_caller_goes(conn)
+        send(conn, {"pid": os.getpid()})
+    except (OSError, KeyboardInterrupt):
+        os._exit(1)  # the caller has gone already
+    try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.chdir(request["cwd"])
@@ -279,13 +323,14 @@ def _run_build(conn: socket.socket, request: dict[str, Any], fds: list[int],
 
         time.tzset()
         _reopen_streams(request.get("encoding", {}))
-        send(conn, {"pid": os.getpid()})
-        _stop_when_the_caller_goes(conn)
         from .cli import finish, main
 
         code = finish(main(list(request["argv"]), scan_ahead=True, ready=ready))
     except SystemExit as leaving:
         code = leaving.code if isinstance(leaving.code, int) else int(leaving.code is not None)
+    except KeyboardInterrupt:  # before the command's own handling began
+        print("interrupted; the previous site was left in place", file=sys.stderr)
+        code = 130
     except BaseException:  # reported on the caller's stderr, then exit 1
         import traceback
 
@@ -302,7 +347,7 @@ def _stop_when_the_caller_goes(conn: socket.socket) -> None:
     a local build would have died with it. The kernel signals the hang-up (SIGIO)."""
     import fcntl
 
-    def hung_up(_signum: int, _frame: object) -> None:
+    def hung_up(_signum: object = None, _frame: object = None) -> None:
         try:
             data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
@@ -316,6 +361,7 @@ def _stop_when_the_caller_goes(conn: socket.socket) -> None:
     fcntl.fcntl(conn.fileno(), fcntl.F_SETOWN, os.getpid())
     flags = fcntl.fcntl(conn.fileno(), fcntl.F_GETFL)
     fcntl.fcntl(conn.fileno(), fcntl.F_SETFL, flags | os.O_ASYNC)
+    hung_up()  # SIGIO reports only what happens from now on: a caller gone already is not
 
 
 def _reopen_streams(encodings: dict[str, list[str]]) -> None:

@@ -9,8 +9,9 @@ daemon drains it: the result equals a fresh scan taken at the start of the drain
 
 Where inotify cannot see everything, `current()` falls back to a full scan: on queue overflow,
 when a watched folder itself is moved or deleted, when a watch cannot be added (the per-user
-limit), when content/, layouts/ or seeds/ itself is made, removed or replaced; and files
-reached through a symlink are read again on every call (their targets are not watched).
+limit), when content/, layouts/ or seeds/ itself is made, removed, replaced or reached
+through a retargeted link, and when a folder's permissions change; and files reached through a
+symlink are read again on every call (their targets are not watched).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class LiveScan:
         self._folders: dict[int, str] = {}  # watch -> folder relative to the root ("" = root)
         self._stats: Stats = {}
         self._symlinks: set[str] = set()
+        self._tops: list[tuple[int, int]] = []
         self._digest: str | None = None
         self.full_scans = 0
 
@@ -77,6 +79,8 @@ class LiveScan:
         scanned_ns = time.time_ns()  # before the drain, as scan_now takes it before its stats
         if self._fd >= 0:
             try:
+                if self._top_folders() != self._tops:
+                    raise _Rescan  # a link on the way to one was retargeted: no event says so
                 self._drain()
                 for path in list(self._symlinks):  # their targets are not watched: re-read
                     self._restat(path)
@@ -94,6 +98,17 @@ class LiveScan:
             os.close(self._fd)
             self._fd = -1
 
+    def _top_folders(self) -> list[tuple[int, int]]:
+        """Which folders content/, layouts/ and seeds/ are, through any symlinks."""
+        found = []
+        for name in WATCHED:
+            try:
+                st = os.stat(self.root / name)
+            except OSError:
+                st = None
+            found.append((st.st_dev, st.st_ino) if st else (-1, -1))
+        return found
+
     def _listing_digest(self) -> str:
         if self._digest is None:
             self._digest = listing_digest(self._stats)
@@ -108,6 +123,7 @@ class LiveScan:
         if self._fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
         self._symlinks = set()
+        self._tops = self._top_folders()
         self._watch("")
         for name in WATCHED:
             self._watch_tree(name)
@@ -172,15 +188,20 @@ class LiveScan:
             return
         path = f"{folder}/{name}" if folder else name
         if not folder and name != "site.toml":
-            if name in WATCHED and mask & _ENTRY_CHANGES:
+            if name in WATCHED and mask & (_ENTRY_CHANGES | _IN_ATTRIB):
                 # content/, layouts/ or seeds/ itself made, removed, replaced (a symlink
-                # retargeted, which scan_folder follows at this level): rare, so scan anew.
+                # retargeted, which scan_folder follows at this level) or its permissions
+                # changed: rare, so scan anew.
                 raise _Rescan
             return  # the project folder: only site.toml and the watched folders count
         if not mask & _IN_ISDIR:
             self._restat(path)
-        elif mask & _ENTRY_CHANGES:  # not a touch or chmod of the folder: that changes no file
+        elif mask & _ENTRY_CHANGES:
             self._folder_changed(path, mask)
+        elif mask & _IN_ATTRIB:
+            # A touch changes none of its files, but a chmod can hide them all from a scan
+            # (or show them again): which one it was, a full scan settles.
+            raise _Rescan
 
     def _folder_changed(self, path: str, mask: int) -> None:
         prefix = path + "/"

@@ -200,11 +200,12 @@ def test_the_daemon_stops_when_its_code_changes_and_the_build_runs_here(
 def test_the_daemon_stops_when_idle_or_when_its_cache_is_deleted(
         tmp_path: Path, hooks: dict[str, str]) -> None:
     root = copy_project(tmp_path / "site")
-    assert run_cli(root, "daemon", "start", "--idle", "1", env=hooks).returncode == 0
+    assert run_cli(root, "daemon", "start", "--idle", "3", env=hooks).returncode == 0
     status = _status(root)
     assert status is not None
-    assert _wait_for(lambda: _gone(int(str(status["pid"])))), "idle for 1 s: it must stop"
-    assert "no build for 1 s" in (root / ".cache" / "daemon.log").read_text("utf-8")
+    assert _status(root) is not None  # asking is no build: it does not keep the daemon up
+    assert _wait_for(lambda: _gone(int(str(status["pid"])))), "idle for 3 s: it must stop"
+    assert "no build for 3 s" in (root / ".cache" / "daemon.log").read_text("utf-8")
     assert run_cli(root, "daemon", "status").returncode == 1
 
     assert run_cli(root, "daemon", "start", env=hooks).returncode == 0
@@ -253,12 +254,18 @@ def test_changed_module_names_the_first_changed_file(tmp_path: Path) -> None:
     assert daemonserver.changed_module(stamps) == str(module)
 
 
-def _held_build(root: Path, hooks: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+def _held_build(root: Path, hooks: dict[str, str], ignore_hangup: bool = False
+                ) -> tuple[subprocess.Popen[str], int]:
     """A `newsgen build` whose build (in the daemon's worker) waits at the `hold` file."""
     (root / "hold").write_text("")
+
+    def like_nohup() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
     client = subprocess.Popen([sys.executable, "-m", "generator", "build", "--no-search"],
                               cwd=root, env={**os.environ, **hooks}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=like_nohup if ignore_hangup else None)
     assert _wait_for(lambda: (root / "holding").exists()), "the build never started"
     return client, int((root / "holding").read_text())
 
@@ -334,8 +341,11 @@ def test_starting_twice_at_once_leaves_one_daemon_and_keeps_no_descriptor_of_our
         assert [start.returncode for start in starts] == [0, 0], outputs
         status = _status(root)
         assert status is not None
-        # Our pipe's write end reached both `start` commands: had the daemon kept it, this
-        # read would wait for it to exit.
+        # Our pipe's write end reached both `start` commands: had the daemon kept it, there
+        # would be no end of file to read.
+        import select
+
+        assert select.select([read_end], [], [], 10)[0], "the daemon kept our pipe open"
         assert os.read(read_end, 1) == b""
     finally:
         os.close(read_end)
@@ -344,3 +354,42 @@ def test_starting_twice_at_once_leaves_one_daemon_and_keeps_no_descriptor_of_our
         run_cli(root, "daemon", "stop")
     log = (root / ".cache" / "daemon.log").read_text("utf-8")
     assert f"pid {status['pid']}, listening" in log
+
+
+def test_a_signal_the_caller_ignores_is_ignored_by_its_build(started: tuple[Path, int],
+                                                            hooks: dict[str, str]) -> None:
+    root, _pid = started
+    client, worker = _held_build(root, hooks, ignore_hangup=True)  # as under `nohup`
+    try:
+        client.send_signal(signal.SIGHUP)
+        os.kill(worker, signal.SIGHUP)  # as a hang-up of the terminal would send to both
+        os.kill(worker, signal.SIGIO)  # and a stray SIGIO is no hang-up of the caller
+        time.sleep(0.5)
+        assert client.poll() is None and not _gone(worker)
+    finally:
+        (root / "hold").unlink(missing_ok=True)
+    _out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert (root / "public" / "index.html").exists()
+
+
+def test_ctrl_c_before_the_daemon_answers_gives_up_the_build(started: tuple[Path, int],
+                                                            hooks: dict[str, str]) -> None:
+    root, pid = started
+    os.kill(pid, signal.SIGSTOP)  # a daemon busy elsewhere: the request waits in its queue
+    try:
+        client = subprocess.Popen([sys.executable, "-m", "generator", "build", "--no-search"],
+                                  cwd=root, env={**os.environ, **hooks},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)  # connected and sent: waiting for the first reply
+        client.send_signal(signal.SIGINT)
+        assert client.wait(timeout=30) == 130  # at once, though the daemon has not answered
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # Its output pipes close once the daemon lets go of the descriptors it was sent.
+    _out, err = client.communicate(timeout=30)
+    assert "interrupted" in err
+    # The daemon then takes the request up; its worker finds the caller gone and stops.
+    assert _wait_for(lambda: (_status(root) or {}).get("builds") is not None)
+    time.sleep(1)
+    assert not (root / "public").exists()

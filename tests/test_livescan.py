@@ -122,6 +122,7 @@ def test_the_live_scan_equals_a_fresh_scan_after_any_changes(
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(tmp_path / "outside", ignore_errors=True)
     shutil.rmtree(tmp_path / "targets", ignore_errors=True)
+    (tmp_path / "targets").mkdir()  # a write through a dangling link creates its target
     copy_project(root, seeds=False)
     live = _live(root)
     try:
@@ -230,5 +231,37 @@ def test_a_watched_folder_replaced_by_a_symlink_is_scanned_through_it(tmp_path: 
         (root / "seeds.new").symlink_to(other)
         (root / "seeds.new").replace(root / "seeds")  # `ln -sfn`: retargeted by a rename
         _assert_current(live, root)
+    finally:
+        live.close()
+
+
+def test_a_retargeted_link_above_a_watched_folder_is_noticed(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    for release in ("v1", "v2"):
+        (tmp_path / release / "seeds").mkdir(parents=True)
+        (tmp_path / release / "seeds" / f"{release}.txt").write_text(release, encoding="utf-8")
+    (tmp_path / "current").symlink_to(tmp_path / "v1")
+    shutil.rmtree(root / "seeds")
+    (root / "seeds").symlink_to(tmp_path / "current" / "seeds")
+    live = _live(root)
+    try:
+        _assert_current(live, root)
+        (tmp_path / "next").symlink_to(tmp_path / "v2")
+        (tmp_path / "next").replace(tmp_path / "current")  # no event reaches any watch
+        _assert_current(live, root)
+    finally:
+        live.close()
+
+
+def test_a_chmod_of_a_folder_is_settled_by_a_full_scan(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    live = _live(root)
+    try:
+        (root / "content" / "articles").chmod(0o700)
+        _assert_current(live, root)
+        assert live.full_scans == 2  # its files may have become unreadable (or readable)
+        (root / "content").chmod(0o755)  # a watched folder itself, seen from the project's
+        _assert_current(live, root)
+        assert live.full_scans == 3
     finally:
         live.close()
