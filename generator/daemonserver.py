@@ -102,6 +102,7 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
                 print(f"a build daemon already runs for {root}", file=sys.stderr)
                 return 1
             time.sleep(0.05)
+    os.chdir(root)  # not the starting shell's folder, which may be deleted or unmounted later
     if fresh_log and stat_module.S_ISREG(os.fstat(1).st_mode):
         os.ftruncate(1, 0)  # the log `start` opened for appending: this daemon's alone now
     for name in PRELOAD:
