@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .daemon import MESSAGE_MAX, PRELOAD, ShortAddress, ask, identity, peer_uid, send, socket_path
+from .scan import SourceScan, file_identity
 
 if TYPE_CHECKING:
     from .livescan import LiveScan
-    from .scan import SourceScan
+
 
 def start(root: Path, idle: int) -> tuple[int, str]:
     """Start a daemon for `root` in the background; (its pid, "") once it listens, or
@@ -115,7 +116,7 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
         ShortAddress(path)(listener.bind)
     finally:
         os.umask(mask)
-    inode = _inode(path)
+    inode = file_identity(path)
     listener.listen(16)
     listener.settimeout(1.0)
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -128,7 +129,7 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     try:
         reason = server.serve()
     finally:
-        if _inode(path) == inode:
+        if file_identity(path) == inode:
             path.unlink()
     print(f"build daemon stopped: {reason}", flush=True)
     return 0
@@ -138,39 +139,24 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _inode(path: Path) -> tuple[int, int]:
-    """Which file `path` is (a new daemon's socket may reuse an old one's inode number)."""
+def _stamp(name: str) -> tuple[int, int] | None:
     try:
-        st = os.stat(path)
+        st = os.stat(name)
     except OSError:
-        return (-1, -1)
-    return (st.st_dev, st.st_ino)
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _module_stamps() -> dict[str, tuple[int, int]]:
     """(mtime, size) of every imported module's file: the code this daemon runs."""
-    stamps = {}
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__file__", None)
-        if isinstance(name, str):
-            try:
-                stat = os.stat(name)
-            except OSError:
-                continue
-            stamps[name] = (stat.st_mtime_ns, stat.st_size)
-    return stamps
+    names = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
+    stamps = {name: _stamp(name) for name in names if isinstance(name, str)}
+    return {name: stamp for name, stamp in stamps.items() if stamp is not None}
 
 
 def changed_module(stamps: dict[str, tuple[int, int]]) -> str | None:
-    """The first module file that changed since `stamps` were taken, or None."""
-    for name, stamp in stamps.items():
-        try:
-            stat = os.stat(name)
-        except OSError:
-            return name
-        if (stat.st_mtime_ns, stat.st_size) != stamp:
-            return name
-    return None
+    """The first module file that changed (or went) since `stamps` were taken, or None."""
+    return next((name for name, stamp in stamps.items() if _stamp(name) != stamp), None)
 
 
 class _Daemon:
@@ -183,7 +169,7 @@ class _Daemon:
         self.lock = lock
         self.idle = idle
         self.stamps = stamps
-        self.inode = _inode(socket_path(root))
+        self.inode = file_identity(socket_path(root))
         self.started = time.time()
         self.children: set[int] = set()
         self.builds = 0
@@ -200,7 +186,7 @@ class _Daemon:
                 self.last_active = time.monotonic()
             if time.monotonic() - self.last_active > self.idle:
                 return f"no build for {self.idle:g} s"
-            if _inode(socket_path(self.root)) != self.inode:
+            if file_identity(socket_path(self.root)) != self.inode:
                 return "its socket was removed"
             try:
                 conn, _ = self.listener.accept()

@@ -8,8 +8,9 @@ cache tag): inside a macro that is its arguments, which is where the default lay
 Keys are compared by type and value for strings, numbers, booleans and None (1, 1.0 and True
 are equal in Python but print differently; floats compare by repr, so 0.0 is not -0.0), and by
 identity for anything else (an article view is made once per build and never changes), so a
-new view made after an edit never meets an old fragment. What a fragment read in full (a body, a word count)
-is replayed on every reuse, so the page's fingerprint still names it (incremental.py).
+new view made after an edit never meets an old fragment. What a fragment read in full (a body,
+a word count) is replayed on every reuse, so the page's fingerprint still names it
+(incremental.py).
 """
 
 from __future__ import annotations

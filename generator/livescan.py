@@ -17,7 +17,6 @@ symlink are read again on every call (their targets are not watched).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import stat as stat_module
@@ -25,7 +24,16 @@ import struct
 import time
 from pathlib import Path
 
-from .scan import WATCHED, SourceScan, Stats, input_stats, listing_digest, scan_folder, scan_now
+from .scan import (
+    WATCHED,
+    SourceScan,
+    Stats,
+    file_identity,
+    input_stats,
+    listing_digest,
+    scan_folder,
+    scan_now,
+)
 
 _IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 _IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
@@ -60,9 +68,8 @@ class LiveScan:
     @classmethod
     def start(cls, root: Path) -> LiveScan | None:
         """A live scan of `root`, or None where inotify is not available."""
-        name = ctypes.util.find_library("c")
-        try:
-            libc = ctypes.CDLL(name, use_errno=True)
+        try:  # the C library is already loaded in this process (as publish._exchange finds it)
+            libc = ctypes.CDLL(None, use_errno=True)
             libc.inotify_init1, libc.inotify_add_watch  # noqa: B018 - both must exist
         except (OSError, AttributeError, TypeError):
             return None
@@ -100,14 +107,7 @@ class LiveScan:
 
     def _top_folders(self) -> list[tuple[int, int]]:
         """Which folders content/, layouts/ and seeds/ are, through any symlinks."""
-        found = []
-        for name in WATCHED:
-            try:
-                st = os.stat(self.root / name)
-            except OSError:
-                st = None
-            found.append((st.st_dev, st.st_ino) if st else (-1, -1))
-        return found
+        return [file_identity(self.root / name) for name in WATCHED]
 
     def _listing_digest(self) -> str:
         if self._digest is None:

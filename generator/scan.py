@@ -74,6 +74,15 @@ def scan_folder(folder: Path | str, prefix: str, stats: Stats) -> None:
                 stats[f"{prefix}/{name}"] = (st.st_size, st.st_mtime_ns)
 
 
+def file_identity(path: Path) -> tuple[int, int]:
+    """Which file `path` names now, through symlinks: (device, inode), or (-1, -1) if none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_dev, st.st_ino)
+
+
 def listing_digest(stats: Stats) -> str:
     """A hash of every (path, size, mtime): equal digests, same listing.
 

@@ -164,13 +164,8 @@ def test_an_error_reaches_the_caller_with_its_exit_code_and_the_site_is_kept(
 def test_ctrl_c_stops_the_build_in_the_daemon(started: tuple[Path, int],
                                               hooks: dict[str, str]) -> None:
     root, _pid = started
-    (root / "hold").write_text("")
-    client = subprocess.Popen([sys.executable, "-m", "generator", "build", "--no-search"],
-                              cwd=root, env={**os.environ, **hooks}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    client, worker = _held_build(root, hooks)
     try:
-        assert _wait_for(lambda: (root / "holding").exists()), "the build never started"
-        worker = int((root / "holding").read_text())
         assert worker != client.pid  # the build runs in the daemon's child, not the client
         client.send_signal(signal.SIGINT)
         _out, err = client.communicate(timeout=30)
