@@ -253,7 +253,15 @@ def _command(args: argparse.Namespace, root: Path, console: Console,
 
 def _daemon(root: Path, args: argparse.Namespace, console: Console) -> int:
     from . import daemon, daemonserver
+    from .config import load_config
+    from .errors import GeneratorError
 
+    if args.action in ("start", "run"):
+        try:  # a daemon for a folder that is no project would only litter it with .cache/
+            load_config(root)
+        except GeneratorError as err:
+            console.error(err)
+            return EXIT_ERROR
     if args.action == "run":
         return daemonserver.run_daemon(root, args.idle, args.fresh_log)
     status = daemon.ask(root, "status" if args.action != "stop" else "stop")

@@ -388,3 +388,20 @@ def test_ctrl_c_before_the_daemon_answers_gives_up_the_build(started: tuple[Path
     assert _wait_for(lambda: (_status(root) or {}).get("builds") is not None)
     time.sleep(1)
     assert not (root / "public").exists()
+
+
+def test_no_daemon_starts_outside_a_project_or_with_a_broken_site_toml(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run_cli(empty, "daemon", "start")
+    assert refused.returncode == 1
+    assert "site.toml: error: site.toml not found" in refused.stderr and "hint:" in refused.stderr
+    assert list(empty.iterdir()) == []  # no .cache/ left behind
+    root = copy_project(tmp_path / "site")
+    config = root / "site.toml"
+    config.write_text(config.read_text("utf-8") + "\n[broken\n", "utf-8")
+    before = config.read_bytes()
+    broken = run_cli(root, "daemon", "start")
+    assert broken.returncode == 1 and "site.toml:" in broken.stderr and "hint:" in broken.stderr
+    assert _status(root) is None and not (root / ".cache").exists()
+    assert config.read_bytes() == before
