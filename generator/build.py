@@ -30,12 +30,19 @@ from .incremental import (
     document_hashes,
     fingerprint_jobs,
     job_counts,
-    record_renders,
 )
 from .model import BuildStats, Document, Output, RenderJob, Site, reference_time, timed
 from .publish import InPlaceWriter, Publisher, build_lock
 from .scan import ScanAhead, SourceScan, scan_now, trusted
-from .workers import Progress, cpu_count, load_documents, render_pages
+from .workers import (
+    Progress,
+    Recorder,
+    cpu_count,
+    freeze_more,
+    frozen_heap,
+    load_documents,
+    render_pages,
+)
 
 if TYPE_CHECKING:
     from .ingest import IngestReport
@@ -43,6 +50,8 @@ if TYPE_CHECKING:
 
 # (pages rendered, (files written, files unchanged, changed paths), files removed)
 WriteSummary = tuple[int, tuple[int, int, list[str]], int]
+# How a build records the pages it renders, and where the records go (workers.Recorder).
+Recording = tuple[Recorder, dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +138,8 @@ class Builder(FastRebuilds):
                 # Scanned before another build ran (and perhaps ingested): out of date. (A
                 # build that ran before this one asked for the lock: see _scan.)
                 self._drop_scan_ahead()
-            result = self._build(config, hinted)
+            with frozen_heap():  # what the build keeps, the collector need not walk again
+                result = self._build(config, hinted)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -228,6 +238,7 @@ class Builder(FastRebuilds):
         state = self._previous_state(result)
         with timed(stats, "load"):
             documents = self._load(config, inputs, state, result, hinted)
+            freeze_more()  # the documents live as long as the build
         if any(d.severity == "error" for d in result.diagnostics):
             raise BuildFailed(tuple(result.diagnostics))
         incremental = state is not None and bool(state.outputs) and config.output_dir.is_dir()
@@ -254,17 +265,23 @@ class Builder(FastRebuilds):
                 self.root / "layouts", (config.path.read_text("utf-8"), self.options.key(),
                                         repr(sorted(manifest.items()))), renderer, jobs,
                 state.outputs if incremental and state else {}, (shas, cards))
+            freeze_more()  # and so do the indexed site and the jobs
         extras = [*assets, *site_extras(config), *lead_images.outputs()]
+
+        def record(job: RenderJob, deep: int) -> str:
+            return fingerprints.record(job, shas.__getitem__, cards.__getitem__, deep)
+
         with timed(stats, "render+write"):
+            # The records of the pages rendered, stored once they are committed.
+            records: dict[str, str] = {}
             if incremental and state is not None:
-                written, rendered = self._write_changed(config, renderer, jobs, extras,
-                                                        fingerprints.outputs, state,
-                                                        result.diagnostics)
+                written = self._write_changed(config, renderer, jobs, extras,
+                                              fingerprints.outputs, state,
+                                              result.diagnostics, (record, records))
             else:
-                written, rendered = self._write_all(config, renderer, jobs, extras,
-                                                    result.diagnostics), jobs
-            fingerprints.outputs.update(record_renders(fingerprints, rendered, renderer.deep,
-                                                       shas.__getitem__, cards.__getitem__))
+                written = self._write_all(config, renderer, jobs, extras,
+                                          result.diagnostics, (record, records))
+            fingerprints.outputs.update(records)
         counts = job_counts(jobs, len(assets))
         self._count(result, written, counts)
         self.search_stale = False  # the normal build indexes search itself
@@ -341,12 +358,15 @@ class Builder(FastRebuilds):
         return self.options.jobs or cpu_count()
 
     def _write_all(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
-                   extras: list[Output], diagnostics: list[Diagnostic]) -> WriteSummary:
+                   extras: list[Output], diagnostics: list[Diagnostic],
+                   recording: Recording) -> WriteSummary:
         publisher = Publisher(config.output_dir)
+        record, records = recording
         try:
             for output in extras:
                 publisher.write(output)
-            render_pages(renderer, publisher, jobs, self._jobs(), self.progress)
+            records.update(render_pages(renderer, publisher, jobs, self._jobs(), self.progress,
+                                        record))
             if self.options.search and config.search:  # issue 6 hook: index before swap-in
                 from . import search
 
@@ -364,17 +384,17 @@ class Builder(FastRebuilds):
 
     def _write_changed(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
                        extras: list[Output], fingerprints: Mapping[str, str],
-                       state: BuildState, diagnostics: list[Diagnostic]
-                       ) -> tuple[WriteSummary, list[RenderJob]]:
-        """Render the jobs whose record changed; returns the summary and those jobs."""
+                       state: BuildState, diagnostics: list[Diagnostic],
+                       recording: Recording) -> WriteSummary:
+        """Render the jobs whose record changed (their new records go into `recording`)."""
         previous = state.outputs
         todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
         produced = set(fingerprints) | {output.path for output in extras}
         stale = [path for path in previous if path not in produced]
-        writer, removed = self._commit_in_place(config, renderer, todo, extras, stale)
+        writer, removed = self._commit_in_place(config, renderer, todo, extras, stale, recording)
         if self.options.search and config.search:  # issue 6 hook: re-index what is now live
             self._index_search(config, writer, diagnostics)
-        return (len(todo), writer.counts(), removed), todo
+        return len(todo), writer.counts(), removed
 
     def _index_search(self, config: SiteConfig, writer: InPlaceWriter,
                       diagnostics: list[Diagnostic]) -> None:
@@ -387,15 +407,18 @@ class Builder(FastRebuilds):
         writer.add_counts(index_writer.counts())
 
     def _commit_in_place(self, config: SiteConfig, renderer: Renderer, todo: list[RenderJob],
-                         extras: Sequence[Output] = (), stale: Sequence[str] = ()
-                         ) -> tuple[InPlaceWriter, int]:
+                         extras: Sequence[Output] = (), stale: Sequence[str] = (),
+                         recording: Recording | None = None) -> tuple[InPlaceWriter, int]:
         """Render `todo` into the staging folder, then move it into public/; returns the writer
         and how many stale outputs were removed."""
         writer = InPlaceWriter(config.output_dir)
         try:
             for output in extras:
                 writer.write(output)
-            render_pages(renderer, writer, todo, self._jobs(), self.progress)
+            records = render_pages(renderer, writer, todo, self._jobs(), self.progress,
+                                   recording[0] if recording else None)
+            if recording:
+                recording[1].update(records)
             writer.remove_later(list(stale))
         except BaseException:
             writer.abort()  # nothing reached public/

