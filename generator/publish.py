@@ -83,6 +83,9 @@ class Publisher(_Writer):
         try:
             recover(output_dir)
             self.staging.mkdir(parents=True)
+            # No previous site (a first build, or after `rm -r public`): nothing to compare
+            # each page with, so no failing stat per page either.
+            self._previous = output_dir.is_dir()
         except OSError as err:
             raise _os_error(err, self.staging) from None
 
@@ -91,11 +94,11 @@ class Publisher(_Writer):
         previous = self.output_dir / output.path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if _same_bytes(previous, output.data):
+            if self._previous and _same_bytes(previous, output.data):
                 os.link(previous, path)  # keeps the old mtime: deploys see no change
                 self.unchanged += 1
                 return
-            path.write_bytes(output.data)
+            _write_new(path, output.data)
         except OSError as err:
             raise _os_error(err, path) from None
         self.written += 1
@@ -271,6 +274,18 @@ def _exchange(source: Path, target: Path) -> bool:
     if number in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
         return False  # an old kernel or a file system without RENAME_EXCHANGE
     raise OSError(number, os.strerror(number), str(target))
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Path.write_bytes for a file in the staging folder, without Python's buffered file object
+    (and its fstat and isatty calls): one open, write and close per page."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view):]
+    finally:
+        os.close(handle)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from generator.build import Builder, BuildOptions
 from generator.errors import GeneratorError
 from generator.routes import FEED_FILES
+from generator.workers import PARALLEL_MIN_PAGES
 
 NOW = datetime(2026, 7, 25, tzinfo=UTC)
 OPTIONS = BuildOptions(ingest=False, search=False, now=NOW, jobs=1)
@@ -306,6 +307,13 @@ def test_parallel_build_equals_serial_build(tmp_path: Path) -> None:
     Builder(serial, BuildOptions(**{**_fields(OPTIONS), "jobs": 1})).build()
     Builder(parallel, BuildOptions(**{**_fields(OPTIONS), "jobs": 2})).build()
     assert snapshot(serial / "public") == snapshot(parallel / "public")
+    # The pages' cache records are made where each page rendered (workers.render_pages): the
+    # workers' records reach the cache, equal to a serial build's.
+    records = []
+    for root in (serial, parallel):
+        with sqlite3.connect(root / ".cache" / "newsgen.sqlite") as db:
+            records.append(dict(db.execute("SELECT path, fingerprint FROM outputs")))
+    assert len(records[0]) > PARALLEL_MIN_PAGES and records[0] == records[1]
 
 
 def test_dev_server_builds_an_edit_watchdog_missed_on_the_next_full_scan(tmp_path: Path) -> None:

@@ -278,3 +278,26 @@ def test_model_objects_pickle_by_their_fields_and_come_back_equal(tmp_path: Path
     legacy = object.__new__(type(entry.doc.meta))
     legacy.__setstate__(state)  # type: ignore[attr-defined]
     assert legacy == entry.doc.meta
+
+
+def test_frozen_heap_scopes_nest_and_only_the_outermost_unfreezes() -> None:
+    """The build freezes its long-lived objects for its whole length; render_pages and
+    fork_map freeze again inside it. Leaving an inner scope must not unfreeze the build's."""
+    import gc
+
+    from generator.workers import freeze_more, frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    kept = [object() for _ in range(10)]  # noqa: F841 (alive while frozen)
+    with frozen_heap():
+        outer = gc.get_freeze_count()
+        assert outer > 0
+        made = [[] for _ in range(1000)]  # tracked containers made inside the scope
+        freeze_more()
+        assert gc.get_freeze_count() >= outer + len(made)
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() >= outer + len(made)  # the inner scope left them frozen
+    assert gc.get_freeze_count() == 0
+    freeze_more()  # outside any scope: does nothing (nobody would unfreeze)
+    assert gc.get_freeze_count() == 0
