@@ -14,6 +14,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -138,7 +139,10 @@ class Builder(FastRebuilds):
                 # Scanned before another build ran (and perhaps ingested): out of date. (A
                 # build that ran before this one asked for the lock: see _scan.)
                 self._drop_scan_ahead()
-            with frozen_heap():  # what the build keeps, the collector need not walk again
+            # What a one-build process keeps, the collector need not walk again. Not in the
+            # dev server: every build's freeze would reset the young collections' count and
+            # then hand what it froze to the oldest generation, so its garbage would pile up.
+            with frozen_heap() if not self.keep_memo else nullcontext():
                 result = self._build(config, hinted)
         result.seconds = time.perf_counter() - started
         return result

@@ -86,7 +86,6 @@ def _close_on_exec_all() -> None:
 def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     """Serve builds for `root` until idle, stopped, out of date or its socket is removed."""
     import fcntl
-    import gc
     import importlib
     import time
 
@@ -120,7 +119,10 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     listener.listen(16)
     listener.settimeout(1.0)
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    gc.freeze()  # the children's collector must not copy every imported module's pages
+    # The children's collector must not copy every imported module's pages.
+    from .workers import freeze_for_good
+
+    freeze_for_good()
     from .livescan import LiveScan
 
     server = _Daemon(root, listener, lock, idle, _module_stamps())

@@ -98,7 +98,8 @@ def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: An
                      hashes: tuple[dict[str, str], dict[str, str]]) -> Fingerprints:
     """Every job's record, with the deep reads `previous` (the last build's records) noted:
     a job whose record is unchanged need not be rendered again. With no previous records
-    (every job renders), none is computed here: record_renders makes them after rendering."""
+    (every job renders), none is computed here: each is made where its page renders
+    (workers.render_pages; record_renders after a fast rebuild's few)."""
     site_wide = fingerprint(CACHE_VERSION, *site_wide_parts, repr(renderer.contexts.site_view))
     templates: dict[str, str] = {"": ""}
     sources: dict[str, str] = {}

@@ -283,7 +283,10 @@ def _write_new(path: Path, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(handle, view):]
+            written = os.write(handle, view)
+            if not written:  # never for a regular file; but never loop on it either
+                raise OSError(errno.EIO, "nothing written", str(path))
+            view = view[written:]
     finally:
         os.close(handle)
 

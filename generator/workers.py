@@ -94,9 +94,9 @@ def frozen_heap() -> Iterator[None]:
     it are freed once it ends.
     """
     global _frozen_depth
-    gc.freeze()
-    _frozen_depth += 1
+    _frozen_depth += 1  # counted first: a Ctrl-C between the two cannot leave an uncounted freeze
     try:
+        gc.freeze()
         yield
     finally:
         _frozen_depth -= 1
@@ -108,6 +108,15 @@ def freeze_more() -> None:
     """Inside frozen_heap: freeze the objects made since (the documents just loaded...)."""
     if _frozen_depth:
         gc.freeze()
+
+
+def freeze_for_good() -> None:
+    """Freeze everything now, for the rest of this process and of every process it forks: a
+    frozen_heap scope ending in a forked child (the build daemon's workers) then leaves the
+    inherited objects frozen instead of handing them back to the collector."""
+    global _frozen_depth
+    _frozen_depth += 1
+    gc.freeze()
 
 
 def load_documents(paths: Sequence[Path], config: SiteConfig, jobs: int,

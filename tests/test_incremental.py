@@ -7,22 +7,25 @@ taking the dev server's fast path is byte-identical to a clean build of the same
 
 from __future__ import annotations
 
+import gc
 import re
 import shutil
 import sqlite3
 import time
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import age, copy_project
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from generator import workers
 from generator.build import Builder, BuildOptions
 from generator.errors import GeneratorError
 from generator.routes import FEED_FILES
-from generator.workers import PARALLEL_MIN_PAGES
 
 NOW = datetime(2026, 7, 25, tzinfo=UTC)
 OPTIONS = BuildOptions(ingest=False, search=False, now=NOW, jobs=1)
@@ -300,20 +303,69 @@ def test_cache_from_another_version_is_not_trusted(tmp_path: Path) -> None:
     assert any("another version" in w.message for w in result.warnings)
 
 
-def test_parallel_build_equals_serial_build(tmp_path: Path) -> None:
+_NOTES: dict[str, Any] = {}
+
+
+def _noted_share() -> Any:
+    """workers._render_share, writing how many records it made (a forked helper runs it: it
+    is pickled by name, so it lives at module level)."""
+    share, made = _NOTES["share"]
+    counts, deep, records = share()
+    made.write_text(str(len(records)))
+    return counts, deep, records
+
+
+
+def test_parallel_build_equals_serial_build(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     serial = make_site(tmp_path / "serial", count=260)  # above the parallel thresholds
     parallel = tmp_path / "parallel"
     shutil.copytree(serial, parallel)
+    # The pages' cache records are made where each page renders (workers.render_pages): the
+    # forked helper notes how many it made, so this test knows it rendered some.
+    made = tmp_path / "made-by-helper"
+    monkeypatch.setitem(_NOTES, "share", (workers._render_share, made))
+    monkeypatch.setattr(workers, "_render_share", _noted_share)
     Builder(serial, BuildOptions(**{**_fields(OPTIONS), "jobs": 1})).build()
-    Builder(parallel, BuildOptions(**{**_fields(OPTIONS), "jobs": 2})).build()
+    result = Builder(parallel, BuildOptions(**{**_fields(OPTIONS), "jobs": 2})).build()
+    assert result.rendered >= workers.PARALLEL_MIN_PAGES
     assert snapshot(serial / "public") == snapshot(parallel / "public")
-    # The pages' cache records are made where each page rendered (workers.render_pages): the
-    # workers' records reach the cache, equal to a serial build's.
+    # The workers' records reach the cache, equal to a serial build's.
     records = []
     for root in (serial, parallel):
         with sqlite3.connect(root / ".cache" / "newsgen.sqlite") as db:
             records.append(dict(db.execute("SELECT path, fingerprint FROM outputs")))
-    assert len(records[0]) > PARALLEL_MIN_PAGES and records[0] == records[1]
+    assert int(made.read_text()) > 0 and records[0] == records[1]
+
+
+def test_the_dev_server_builder_leaves_its_garbage_to_the_collector(tmp_path: Path) -> None:
+    """A one-build process freezes what it keeps out of the collector's reach (frozen_heap);
+    the dev server's builder must not: each freeze would reset the young collections' count
+    and then move what it froze, garbage included, to the oldest generation."""
+    root = make_site(tmp_path / "site", count=12)
+    server = Builder(root, OPTIONS, keep_memo=True)
+    server.build()
+
+    class Node:
+        pass
+
+    base = root / "layouts" / "base.html"
+    for edit in ("template", "body"):  # a full rebuild, then a fast one
+        cycle = Node()
+        cycle.loop = cycle  # type: ignore[attr-defined]
+        alive = weakref.ref(cycle)
+        del cycle  # garbage now, but only a collection can free a cycle
+        age(root)  # no file saved within the last second: the watcher's hint is trusted
+        if edit == "template":
+            base.write_text(base.read_text(encoding="utf-8") + "<!-- edited -->\n",
+                            encoding="utf-8")
+            changed = base
+        else:
+            changed = body_edit(root, "\nOne more line.\n")
+        assert server.build({changed}).fast == (edit == "body")
+        gc.collect(1)  # the young and middle generations only: where new garbage belongs
+        assert alive() is None
+    server.close()
 
 
 def test_dev_server_builds_an_edit_watchdog_missed_on_the_next_full_scan(tmp_path: Path) -> None:
