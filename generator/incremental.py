@@ -200,4 +200,10 @@ def overlaid(values: Mapping[str, V], changes: dict[str, V]) -> Mapping[str, V]:
 
 
 def affected_jobs(memo: Memo, keys: Sequence[str]) -> list[int]:
-    return sorted({position for key in keys for position in memo.dependents.get(key, ())})
+    """The positions of the jobs showing these documents of the site.
+
+    Each has a row: every document of the site has its own page. A missing one is damage,
+    raised (cache.MissingRow from a stored memo), never read as "no page shows it", which
+    left the edited article's page unchanged, with no warning.
+    """
+    return sorted({position for key in keys for position in memo.dependents[key]})

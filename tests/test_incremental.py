@@ -642,7 +642,7 @@ def test_saving_a_memo_read_from_the_cache_keeps_every_row(tmp_path: Path) -> No
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
 
 
-@pytest.mark.parametrize("table", ["memo_hashes", "memo_entries", "memo_jobs"])
+@pytest.mark.parametrize("table", ["memo_hashes", "memo_entries", "memo_jobs", "memo_dependents"])
 def test_a_memo_missing_rows_is_discarded_with_a_warning(tmp_path: Path, table: str) -> None:
     """The fast path reads the memo row by row, so damage shows only when an edit reaches a lost
     row: the cache is then discarded with a warning and the normal build redoes it."""
