@@ -369,8 +369,8 @@ class Builder(FastRebuilds):
         try:
             for output in extras:
                 publisher.write(output)
-            records.update(render_pages(renderer, publisher, jobs, self._jobs(), self.progress,
-                                        record))
+            records.update(render_pages(renderer, publisher, jobs, self._jobs(), record,
+                                        self.progress))
             if self.options.search and config.search:  # issue 6 hook: index before swap-in
                 from . import search
 
@@ -395,7 +395,7 @@ class Builder(FastRebuilds):
         todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
         produced = set(fingerprints) | {output.path for output in extras}
         stale = [path for path in previous if path not in produced]
-        writer, removed = self._commit_in_place(config, renderer, todo, extras, stale, recording)
+        writer, removed = self._commit_in_place(config, renderer, todo, recording, extras, stale)
         if self.options.search and config.search:  # issue 6 hook: re-index what is now live
             self._index_search(config, writer, diagnostics)
         return len(todo), writer.counts(), removed
@@ -411,18 +411,17 @@ class Builder(FastRebuilds):
         writer.add_counts(index_writer.counts())
 
     def _commit_in_place(self, config: SiteConfig, renderer: Renderer, todo: list[RenderJob],
-                         extras: Sequence[Output] = (), stale: Sequence[str] = (),
-                         recording: Recording | None = None) -> tuple[InPlaceWriter, int]:
+                         recording: Recording, extras: Sequence[Output] = (),
+                         stale: Sequence[str] = ()) -> tuple[InPlaceWriter, int]:
         """Render `todo` into the staging folder, then move it into public/; returns the writer
-        and how many stale outputs were removed."""
+        and how many stale outputs were removed. The pages' records go into `recording`."""
         writer = InPlaceWriter(config.output_dir)
         try:
             for output in extras:
                 writer.write(output)
-            records = render_pages(renderer, writer, todo, self._jobs(), self.progress,
-                                   recording[0] if recording else None)
-            if recording:
-                recording[1].update(records)
+            record, records = recording
+            records.update(render_pages(renderer, writer, todo, self._jobs(), record,
+                                        self.progress))
             writer.remove_later(list(stale))
         except BaseException:
             writer.abort()  # nothing reached public/

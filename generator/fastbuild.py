@@ -25,7 +25,6 @@ from .incremental import (
     modified_documents,
     overlaid,
     patch_site,
-    record_renders,
     recorded_deep,
 )
 from .model import Document, Output, RenderJob, Site, timed
@@ -34,7 +33,7 @@ from .urls import Urls
 from .workers import load_documents
 
 if TYPE_CHECKING:
-    from .build import BuildOptions, BuildResult, WriteSummary
+    from .build import BuildOptions, BuildResult, Recording, WriteSummary
     from .render import Renderer
 
 Scan = tuple[dict[str, tuple[int, int]], str, int]  # (input stats, signature, scanned_ns)
@@ -56,7 +55,8 @@ class FastRebuilds:
 
     if TYPE_CHECKING:  # Builder's own, used here
         def _commit_in_place(self, config: SiteConfig, renderer: Renderer,
-                             todo: list[RenderJob]) -> tuple[InPlaceWriter, int]: ...
+                             todo: list[RenderJob], recording: Recording
+                             ) -> tuple[InPlaceWriter, int]: ...
 
         def _count(self, result: BuildResult, written: WriteSummary,
                    counts: tuple[int, int, int, int, int]) -> None: ...
@@ -148,22 +148,27 @@ class FastRebuilds:
                                       for position in affected_jobs(memo, keys)], *hashes)
             own = {site.entries[key].output for key in keys}
             first = [job for job in jobs if job.output in own]
+            fresh: dict[str, str] = {}  # the records of the pages re-rendered
+
+            def record(job: RenderJob, deep: int) -> str:
+                return memo.fingerprints.record(job, *hashes, deep)
+
             if self.announce is not None and first and len(first) < len(jobs):
                 # The edited pages first: their tabs reload while the listings render.
                 before = _current_bytes(config.output_dir, first)
-                writer, _ = self._commit_in_place(config, renderer, first)
+                writer, _ = self._commit_in_place(config, renderer, first, (record, fresh))
                 result.announced = list(writer.changed)
                 if result.announced:
                     self.announce(result.announced)
                 rest = [job for job in jobs if job.output not in own]
                 try:
-                    writer.add_counts(self._commit_in_place(config, renderer, rest)[0].counts())
+                    writer.add_counts(self._commit_in_place(config, renderer, rest,
+                                                            (record, fresh))[0].counts())
                 except BaseException:
                     _put_back(config.output_dir, before)  # a failed build changes nothing
                     raise
             else:
-                writer, _ = self._commit_in_place(config, renderer, jobs)
-            fresh = record_renders(memo.fingerprints, jobs, renderer.deep, *hashes)
+                writer, _ = self._commit_in_place(config, renderer, jobs, (record, fresh))
             memo.fingerprints.outputs.update(fresh)
         self._count(result, (len(fresh), writer.counts(), 0), memo.counts)  # fresh: re-rendered
         self.store.put_html((doc.sha256, doc.html) for doc in documents)

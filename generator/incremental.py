@@ -10,7 +10,7 @@ or removed, a template, site.toml) returns None and the caller runs the normal b
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -99,7 +99,7 @@ def fingerprint_jobs(layouts: Path, site_wide_parts: Sequence[str], renderer: An
     """Every job's record, with the deep reads `previous` (the last build's records) noted:
     a job whose record is unchanged need not be rendered again. With no previous records
     (every job renders), none is computed here: each is made where its page renders
-    (workers.render_pages; record_renders after a fast rebuild's few)."""
+    (workers.render_pages)."""
     site_wide = fingerprint(CACHE_VERSION, *site_wide_parts, repr(renderer.contexts.site_view))
     templates: dict[str, str] = {"": ""}
     sources: dict[str, str] = {}
@@ -124,14 +124,6 @@ def document_hashes(site: Site) -> tuple[dict[str, str], dict[str, str]]:
     entries = site.entries.items()
     return ({key: entry.doc.sha256 for key, entry in entries},
             {key: card_hash(entry.doc) for key, entry in entries})
-
-
-def record_renders(fingerprints: Fingerprints, jobs: Iterable[RenderJob], deep: Mapping[str, int],
-                   shas: Callable[[str], str], cards: Callable[[str], str]) -> dict[str, str]:
-    """The records of jobs just rendered, with the deep reads their render made (`deep`, by
-    output), for the caller to store once the pages are committed."""
-    return {job.output: fingerprints.record(job, shas, cards, deep.get(job.output))
-            for job in jobs}
 
 
 def dependents_index(jobs: Sequence[RenderJob]) -> dict[str, list[int]]:

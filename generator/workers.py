@@ -181,10 +181,9 @@ Recorder = Callable[[RenderJob, int], str]
 
 
 def render_pages(renderer: Any, writer: Any, jobs: Sequence[RenderJob], workers: int,
-                 progress: Progress | None = None, record: Recorder | None = None
-                 ) -> dict[str, str]:
+                 record: Recorder, progress: Progress | None = None) -> dict[str, str]:
     """Render every job and hand the Output to `writer` (in workers when it is worth it);
-    returns `record(job, deep reads)` for every job by output path (none without `record`).
+    returns `record(job, deep reads)` for every job by output path.
 
     With N workers this process renders too, beside N-1 forked ones: the same number of busy
     cores, and one copy fewer of the indexed site (each worker's touches copy the pages it
@@ -205,7 +204,7 @@ def render_pages(renderer: Any, writer: Any, jobs: Sequence[RenderJob], workers:
 
 
 def _render_forked(renderer: Any, writer: Any, jobs: Sequence[RenderJob], workers: int,
-                   progress: Progress | None, record: Recorder | None,
+                   progress: Progress | None, record: Recorder,
                    records: dict[str, str]) -> None:
     import multiprocessing
 
@@ -230,9 +229,8 @@ def _render_forked(renderer: Any, writer: Any, jobs: Sequence[RenderJob], worker
                     claimed.value = len(ranges)  # the workers stop after their current range
                 raise
             for helper in helpers:
-                counts, deep, made = helper.result()
+                counts, made = helper.result()
                 writer.add_counts(counts)
-                renderer.deep.update(deep)
                 records.update(made)
         if progress:
             progress("render", len(jobs), len(jobs))
@@ -240,15 +238,14 @@ def _render_forked(renderer: Any, writer: Any, jobs: Sequence[RenderJob], worker
         _inherited.clear()
 
 
-def _render_one(renderer: Any, writer: Any, job: RenderJob, record: Recorder | None,
+def _render_one(renderer: Any, writer: Any, job: RenderJob, record: Recorder,
                 records: dict[str, str]) -> None:
     writer.write(renderer.render(job))
-    if record is not None:
-        records[job.output] = record(job, renderer.deep[job.output])
+    records[job.output] = record(job, renderer.deep[job.output])
 
 
 def _claim_ranges(renderer: Any, writer: Any, jobs: Sequence[RenderJob],
-                  ranges: list[tuple[int, int]], claimed: Any, record: Recorder | None,
+                  ranges: list[tuple[int, int]], claimed: Any, record: Recorder,
                   records: dict[str, str]) -> Iterator[int]:
     """Render ranges until none is left; yields how far the claims have got (for progress)."""
     while True:
@@ -262,20 +259,19 @@ def _claim_ranges(renderer: Any, writer: Any, jobs: Sequence[RenderJob],
         yield ranges[index][1]
 
 
-def _render_share() -> tuple[tuple[int, int, list[str]], dict[str, int], dict[str, str]]:
-    """A worker's part of render_pages: its writer's counts, its renders' deep reads and
-    records (the parent merges them)."""
+def _render_share() -> tuple[tuple[int, int, list[str]], dict[str, str]]:
+    """A worker's part of render_pages: its writer's counts and its pages' records (the
+    parent merges them)."""
     shared = _inherited
     renderer, writer = shared["renderer"], shared["writer"]
     writer.written, writer.unchanged, writer.changed = 0, 0, []
     renderer.after_fork()
-    renderer.deep = {}  # the parent's, inherited: report only this worker's renders
     records: dict[str, str] = {}
     for _ in _claim_ranges(renderer, writer, shared["jobs"], shared["ranges"], shared["next"],
                            shared["record"], records):
         pass
     counts: tuple[int, int, list[str]] = writer.counts()
-    return counts, renderer.deep, records
+    return counts, records
 
 
 def fork_map(function: Callable[[int, int], Any], count: int, workers: int,

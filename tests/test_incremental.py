@@ -310,9 +310,9 @@ def _noted_share() -> Any:
     """workers._render_share, writing how many records it made (a forked helper runs it: it
     is pickled by name, so it lives at module level)."""
     share, made = _NOTES["share"]
-    counts, deep, records = share()
+    counts, records = share()
     made.write_text(str(len(records)))
-    return counts, deep, records
+    return counts, records
 
 
 
