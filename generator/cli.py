@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .scan import ScanAhead, SourceScan
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process Ctrl-C ended
 
 
 class Console:
@@ -246,9 +247,15 @@ def _command(args: argparse.Namespace, root: Path, console: Console,
             print("build failed; the previous site was left in place", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("interrupted; the previous site was left in place", file=sys.stderr)
-        return 130
+        return interrupted()
     return report_build(result, console)
+
+
+def interrupted() -> int:
+    """What a build stopped by Ctrl-C says, and its exit code (also the build daemon's, for a
+    Ctrl-C that lands before or outside the command's own handling)."""
+    print("interrupted; the previous site was left in place", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _daemon(root: Path, args: argparse.Namespace, console: Console) -> int:

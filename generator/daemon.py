@@ -213,8 +213,9 @@ def _wait_for_exit(sock: socket.socket) -> int | None:
 def _end_as_signalled(signum: int) -> int:
     """End as a local build would have on this signal: Ctrl-C is exit 130, others kill."""
     if signum == signal.SIGINT:
-        print("interrupted; the previous site was left in place", file=sys.stderr)
-        return 130
+        from .cli import interrupted  # imported already: the command is what called us
+
+        return interrupted()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
     return 128 + signum

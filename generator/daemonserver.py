@@ -318,8 +318,9 @@ def _run_build(conn: socket.socket, request: dict[str, Any], fds: list[int],
     except SystemExit as leaving:
         code = leaving.code if isinstance(leaving.code, int) else int(leaving.code is not None)
     except KeyboardInterrupt:  # before the command's own handling began
-        print("interrupted; the previous site was left in place", file=sys.stderr)
-        code = 130
+        from .cli import interrupted
+
+        code = interrupted()
     except BaseException:  # reported on the caller's stderr, then exit 1
         import traceback
 
