@@ -152,6 +152,8 @@ def write(data: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     m, results = data["machine"], data["results"]
+    pairs = data.get("growth_pairs", [])
+    pair_table = growth(pairs)
     lines = [
         "# Benchmark results", "",
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, "
@@ -166,12 +168,12 @@ def write(data: dict[str, Any], out: Path) -> None:
         "Times: the peer's median divided by newsgen's (above 1× newsgen is faster). "
         "Memory: newsgen's peak divided by the peer's (below 1 newsgen uses less).", "",
         *ratio_table(results), "",
-        "## Issue 5 targets", "", *targets(results, data.get("growth_pairs", [])), "",
+        "## Issue 5 targets", "", *targets(results, pairs), "",
         *(["## Growth 10k → 100k, paired", "",
            "Before each 100,000-article cold build, a 10,000-article cold build of the same "
            "tool: each ratio divides two builds made minutes apart. CPU time is user + system "
-           "time of the build and its workers.", "", *growth(data["growth_pairs"]), ""]
-          if growth(data.get("growth_pairs", [])) else []),
+           "time of the build and its workers.", "", *pair_table, ""]
+          if pair_table else []),
         "## Machine load", "",
         "CPU busy (all cores) in the half second before each run, i.e. other work on the "
         "machine. Runs are interleaved across tools so such load falls on all of them, but "
