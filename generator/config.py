@@ -139,10 +139,16 @@ def parse_config(text: str, root: Path) -> SiteConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         line, column = _toml_error_position(str(err))
+        hint = "check quotes, brackets and '=' on that line"
+        if line is None and "at end of document" in str(err):
+            # tomllib gives no line for the end of the file (`title = [` never closed): point
+            # at the last one, and say the cause may be an opening earlier on.
+            line = max(1, len(text.splitlines()))
+            hint = "a quote or bracket opened on this line or earlier is never closed"
         raise ConfigError(
             f"invalid TOML: {str(err).split(' (at line')[0]}",
             SourceLocation(path, line, column),
-            hint="check quotes, brackets and '=' on that line",
+            hint=hint,
             source_lines=excerpt(text, line) if line else (),
         ) from err
     locate = _KeyLocator(text, path)

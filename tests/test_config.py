@@ -130,6 +130,17 @@ def test_invalid_toml_names_line_and_column() -> None:
     assert str(err).startswith("/site/site.toml:3:12: error: invalid TOML")
 
 
+def test_invalid_toml_at_the_end_of_the_file_names_its_last_line() -> None:
+    """tomllib reports no position for an error at the end of the document (an array never
+    closed): the last line is named, with a hint about what was opened earlier."""
+    err = error_of(BASE + "tags = [\n  \"a\",\n")
+    last = len((BASE + "tags = [\n  \"a\",\n").splitlines())
+    assert err.location == SourceLocation(Path("/site/site.toml"), last, None)
+    assert "never closed" in err.hint
+    assert f"> {last} |" in "\n".join(err.source_lines)
+    assert str(err).startswith(f"/site/site.toml:{last}: error: invalid TOML")
+
+
 def test_invalid_toml_unclosed_string() -> None:
     err = error_of('title = "T"\n\nbase_url = "https://example.org/\n')
     assert err.location is not None and err.location.line == 3
