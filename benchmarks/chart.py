@@ -19,8 +19,8 @@ from matplotlib import ticker
 # (key, title, log-axis floor): a fixed floor, so bar heights compare across panels and runs.
 PANELS = (("cold_s", "Cold build (s)", 0.01), ("nochange_s", "No-change rebuild (s)", 0.01),
           ("edit_s", "One-article edit (s)", 0.01), ("peak_mb", "Peak memory (MB)", 10.0))
-COLOURS = {"newsgen": "#1f6feb", "newsgen-search": "#8fb8f5", "newsgen-daemon": "#0b3d91",
-           "pelican": "#d29922", "hugo": "#ff4088"}
+COLOURS = {"newsgen": "#1f6feb", "newsgen-search": "#8fb8f5",
+           "newsgen-no-daemon": "#0b3d91", "pelican": "#d29922", "hugo": "#ff4088"}
 
 
 def main(source: Path, target: Path) -> None:

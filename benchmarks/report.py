@@ -123,11 +123,12 @@ def targets(results: list[dict[str, Any]], pairs: list[dict[str, Any]] | None = 
     if ours:
         checks.append(("no-change rebuild 10k < 1 s", _s(ours["nochange_s"]),
                        ours["nochange_s"] < 1))
-        checks.append(("one-article edit 10k < 150 ms", _s(ours["edit_s"]), ours["edit_s"] < 0.15))
-    resident = by.get(("newsgen-daemon", 10_000))
-    if resident:
-        checks.append(("one-article edit 10k < 150 ms, build daemon running",
-                       _s(resident["edit_s"]), resident["edit_s"] < 0.15))
+        checks.append(("one-article edit 10k < 150 ms (the daemon a build started runs it)",
+                       _s(ours["edit_s"]), ours["edit_s"] < 0.15))
+    local = by.get(("newsgen-no-daemon", 10_000))
+    if local:
+        checks.append(("one-article edit 10k < 150 ms with --no-daemon",
+                       _s(local["edit_s"]), local["edit_s"] < 0.15))
     if ours and hugo:
         fastest = min(hugo["cold_s"], hugo["nochange_s"])
         checks.append(("no-change 10k faster than Hugo's full build",

@@ -47,6 +47,11 @@ class Tool:
     # Run, untimed, before each warm build (no-change, edit), and once after the last run.
     warm_up: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()  # set for every command of this tool
+    # Run, untimed, after each measured build until it exits 0 (at most a minute): a build that
+    # started a daemon returns before it has imported and scanned, and that work must not run
+    # into the next tool's measurement.
+    settle: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -69,18 +74,23 @@ def hugo_binary() -> Path | None:
 
 def tools() -> dict[str, Tool]:
     # `newsgen` skips the Pagefind search index, which the peers do not build either;
-    # `newsgen-search` is the default CLI, index included (opt in with --tools).
+    # `newsgen-search` is the default CLI, index included (opt in with --tools). Both run as a
+    # user's `newsgen build` does off CI (NEWSGEN_DAEMON=auto, set here so a CI variable in
+    # the runner's environment changes nothing): a build that ran locally starts a build
+    # daemon, which runs the builds after it (README, "Build daemon"). A cold build moves
+    # .cache/ aside, which stops the daemon, so cold builds are local ones.
+    # `newsgen-no-daemon` is `newsgen --no-daemon`: every build in its own process.
     program = str(REPO / ".venv" / "bin" / "newsgen")
     newsgen = (program, "build", "--no-ingest", "-q")
     clean = (".cache", "public", ".public.staging", ".public.previous")
-    specs = {"newsgen": Tool("newsgen", (*newsgen, "--no-search"), "public", clean),
-             "newsgen-search": Tool("newsgen-search", newsgen, "public", clean),
-             # `newsgen-daemon`: the same command with a build daemon running (README, "Build
-             # daemon"). A cold build deletes .cache/, which stops the daemon, so cold builds
-             # are local ones; the daemon is started (untimed) before the warm builds.
-             "newsgen-daemon": Tool("newsgen-daemon", (*newsgen, "--no-search"), "public", clean,
-                                    warm_up=(program, "daemon", "start", "--idle", "900", "-q"),
-                                    after=(program, "daemon", "stop", "-q"))}
+    auto = (("NEWSGEN_DAEMON", "auto"),)
+    stop, status = (program, "daemon", "stop", "-q"), (program, "daemon", "status", "-q")
+    specs = {"newsgen": Tool("newsgen", (*newsgen, "--no-search"), "public", clean, after=stop,
+                             env=auto, settle=status),
+             "newsgen-search": Tool("newsgen-search", newsgen, "public", clean, after=stop,
+                                    env=auto, settle=status),
+             "newsgen-no-daemon": Tool("newsgen-no-daemon", (*newsgen, "--no-search",
+                                                             "--no-daemon"), "public", clean)}
     if (PEERS_VENV / "bin" / "pelican").exists():
         specs["pelican"] = Tool("pelican", (str(PEERS_VENV / "bin" / "pelican"), "content", "-s",
                                             "pelicanconf.py", "-o", "output", "-q"),
@@ -214,7 +224,8 @@ def _cold(tool: Tool, root: Path, result: ToolResult, busy: float) -> None:
         target = root / name
         if target.exists() or target.is_symlink():
             _move_aside(target)
-    _record(result, "cold", measure(tool.command, root), busy)
+    _record(result, "cold", measure(tool.command, root, _env(tool)), busy)
+    _settle(tool, root)
     outputs = snapshot(root / tool.output)
     result.files = len(outputs)
     result.html_files = sum(1 for path in outputs if path.endswith(".html"))
@@ -222,7 +233,8 @@ def _cold(tool: Tool, root: Path, result: ToolResult, busy: float) -> None:
 
 def _rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str, busy: float) -> None:
     before = snapshot(root / tool.output)
-    _record(result, scenario, measure(tool.command, root), busy)
+    _record(result, scenario, measure(tool.command, root, _env(tool)), busy)
+    _settle(tool, root)
     after = snapshot(root / tool.output)
     result.rewritten.setdefault(scenario, []).append(
         sum(1 for path, stamp in after.items() if before.get(path) != stamp))
@@ -282,13 +294,26 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
                   f"{last['peak_mb']:.0f} MB (CPUs {busy:.0%} busy before)", flush=True)
     for tool in specs:
         if tool.after:
-            subprocess.run(tool.after, cwd=roots[tool.name], check=False)
+            subprocess.run(tool.after, cwd=roots[tool.name], env=_env(tool), check=False)
     return list(results.values())
 
 
 def _warm_up(tool: Tool, root: Path) -> None:
     if tool.warm_up:
-        subprocess.run(tool.warm_up, cwd=root, check=True)
+        subprocess.run(tool.warm_up, cwd=root, env=_env(tool), check=True)
+
+
+def _env(tool: Tool) -> dict[str, str] | None:
+    return {**os.environ, **dict(tool.env)} if tool.env else None
+
+
+def _settle(tool: Tool, root: Path) -> None:
+    deadline = time.monotonic() + 60
+    while tool.settle and time.monotonic() < deadline:
+        if subprocess.run(tool.settle, cwd=root, env=_env(tool), capture_output=True,
+                          check=False).returncode == 0:
+            return
+        time.sleep(0.1)
 
 
 def summarize(result: ToolResult) -> dict[str, Any]:
@@ -309,8 +334,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also build 100,000 articles (newsgen only, --no-search)")
     parser.add_argument("--tools", default=",".join(peers.TOOLS),
                         help="comma-separated tools (default newsgen,pelican,hugo; "
-                        "newsgen-search adds newsgen with its Pagefind index, newsgen-daemon "
-                        "newsgen with a build daemon running)")
+                        "newsgen-search adds newsgen with its Pagefind index, "
+                        "newsgen-no-daemon newsgen --no-daemon)")
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median; default 3)")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")

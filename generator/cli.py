@@ -101,6 +101,8 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from .daemon import IDLE_SECONDS  # imported by every build anyway, to look for a daemon
+
     common = _common_options(defaults=False)
     parser = argparse.ArgumentParser(prog="newsgen", description="Static news-site generator.",
                                      parents=[_common_options(defaults=True)])
@@ -112,7 +114,8 @@ def make_parser() -> argparse.ArgumentParser:
                             description="Ingest seeds, then render content/ into the output folder.")
     _build_flags(b)
     b.add_argument("--no-daemon", dest="daemon", action="store_false",
-                   help="build in this process even if a build daemon runs (newsgen daemon)")
+                   help="build in this process, neither using nor starting a build daemon "
+                   "(newsgen daemon)")
     n = commands.add_parser("new", parents=[common], help="scaffold a new article or page",
                             description="Create content/articles/<slug>.md (or a page) to edit.")
     n.add_argument("title", help="the headline")
@@ -126,13 +129,15 @@ def make_parser() -> argparse.ArgumentParser:
     d = commands.add_parser(
         "daemon", parents=[common], help="start, stop or query the build daemon",
         description="A resident process that runs this project's `newsgen build` commands "
-        "without Python's start-up and imports (about 0.1 s less per build). Only `start` "
-        "starts one; it stops after --idle seconds without a build, on `stop`, when .cache/ is "
-        "deleted, or when the installed code changes.")
+        "without Python's start-up and imports (about 0.1 s less per build). A local "
+        "`newsgen build` starts one too (NEWSGEN_DAEMON=auto, the default off CI); it stops "
+        "after --idle seconds without a build, on `stop`, when .cache/ is deleted, or when the "
+        "installed code changes.")
     d.add_argument("action", choices=("start", "stop", "status", "run"),
                    help="run: serve in the foreground (for a process supervisor)")
-    d.add_argument("--idle", type=_positive_int, default=1800, metavar="SECONDS",
-                   help="stop after this long without a build (default 1800)")
+    d.add_argument("--idle", type=_positive_int, default=IDLE_SECONDS, metavar="SECONDS",
+                   help=f"stop after this long without a build (default {IDLE_SECONDS}, as for "
+                   "a daemon a build starts)")
     d.add_argument("--fresh-log", action="store_true", help=argparse.SUPPRESS)  # from `start`
     return parser
 
@@ -181,10 +186,19 @@ def main(argv: list[str] | None = None, *, scan_ahead: bool = False,
     args = make_parser().parse_args(argv)
     console = Console(args.verbosity)
     root = args.root.resolve()
+    mode = "off"
     if use_daemon and args.command == "build" and args.daemon:
+        from .daemon import daemon_mode
+
+        try:
+            mode = daemon_mode(os.environ)
+        except ValueError as err:
+            print(f"newsgen: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    if mode != "off":
         from .daemon import forward_build
 
-        code = forward_build(root, argv, args.verbosity)
+        code = forward_build(root, argv, args.verbosity, restarts=mode == "auto")
         if code is not None:
             return code
     if args.command == "daemon":
@@ -200,10 +214,29 @@ def main(argv: list[str] | None = None, *, scan_ahead: bool = False,
 
         ahead = ScanAhead.start(root)
     try:
-        return _command(args, root, console, ahead)
+        code = _command(args, root, console, ahead)
     finally:
         if ahead is not None:  # not taken up: the build failed before it scanned
             ahead.discard()
+    if mode == "auto" and code == EXIT_OK:
+        _start_daemon_for_later(root, console)
+    return code
+
+
+def _start_daemon_for_later(root: Path, console: Console) -> None:
+    """After a local build, a daemon for the next ones (daemon.py), if none runs yet."""
+    from .daemon import IDLE_SECONDS, MODE_VARIABLE, running, spawn
+
+    if not sys.platform.startswith("linux") or running(root):
+        return  # it needs SO_PEERCRED and inotify; or one is starting, serving or stopping
+    try:
+        pid = spawn(root, IDLE_SECONDS)
+    except OSError as err:  # out of processes, or .cache/ not writable: build on without one
+        console.detail(f"newsgen: no build daemon started: {err}")
+        return
+    console.info(f"build daemon started (pid {pid}): later builds here skip Python's start-up; "
+                 f"it stops after {IDLE_SECONDS // 60} min without one, or on `newsgen daemon "
+                 f"stop` ({MODE_VARIABLE}=manual starts none)")
 
 
 def _command(args: argparse.Namespace, root: Path, console: Console,

@@ -13,8 +13,10 @@ from one build to the next: the cache on disk stays the only memory, as for loca
 
 The daemon stops after `idle` seconds without a build, when its socket is removed (deleting
 .cache/ stops it), on `newsgen daemon stop`, or as soon as any module it imported changes on
-disk (an upgrade, a `git pull`): that build then runs locally. Nothing starts a daemon but
-`newsgen daemon start`.
+disk (an upgrade, a `git pull`): that build then runs locally. As Gradle's client does, a
+`newsgen build` that ran locally and succeeded starts one for the builds after it, unless
+NEWSGEN_DAEMON says otherwise (`daemon_mode`): on CI, where every build is the first in a fresh
+machine, none is started.
 
 This module is the client side and the protocol, which the `newsgen` command imports on every
 build to look for a daemon, so it imports little; the daemon itself is daemonserver.py.
@@ -29,10 +31,17 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 SOCKET_NAME = "daemon.sock"
+LOCK_NAME = "daemon.lock"
+IDLE_SECONDS = 1800  # how long a daemon waits for a build before it stops
+# NEWSGEN_DAEMON: "auto" uses a running daemon and starts one after a local build, "manual" only
+# uses one that `newsgen daemon start` started, "off" never uses one (as --no-daemon).
+MODE_VARIABLE = "NEWSGEN_DAEMON"
+MODES = ("auto", "manual", "off")
 MESSAGE_MAX = 1 << 20
 # An AF_UNIX address holds at most 107 bytes; a longer path is reached from its folder.
 _ADDRESS_MAX = 100
@@ -46,6 +55,64 @@ PRELOAD = ("generator.build", "generator.render", "generator.content", "generato
 
 def socket_path(root: Path) -> Path:
     return root / ".cache" / SOCKET_NAME
+
+
+def daemon_mode(environ: Mapping[str, str]) -> str:
+    """"auto", "manual" or "off", from NEWSGEN_DAEMON; unset, "auto" except on CI (a `CI`
+    variable that is set and not "false" or "0", as GitHub Actions, GitLab and most others set
+    it), where "manual". Raises ValueError naming the variable for any other value."""
+    value = environ.get(MODE_VARIABLE, "").strip().lower()
+    if value in MODES:
+        return value
+    if value:
+        raise ValueError(f"{MODE_VARIABLE}={environ[MODE_VARIABLE]!r} is not one of "
+                         f"{', '.join(MODES)}")
+    on_ci = environ.get("CI", "").strip().lower() not in ("", "false", "0")
+    return "manual" if on_ci else "auto"
+
+
+def running(root: Path) -> bool:
+    """Whether a daemon holds this project's lock (serving, starting or just stopping)."""
+    import fcntl
+
+    try:
+        with open(root / ".cache" / LOCK_NAME, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def spawn(root: Path, idle: int) -> int:
+    """Start `newsgen daemon run` for `root` in the background, in a session of its own, and
+    return its pid without waiting: it logs to .cache/daemon.log and exits at once if another
+    daemon holds the lock."""
+    cache = root / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    log = cache / "daemon.log"
+    # -P: the package as installed, never a `generator/` folder where the caller stands.
+    command = [sys.executable, "-P", "-m", "generator", "--root", str(root), "daemon", "run",
+               "--idle", str(idle), "--fresh-log"]
+    _close_on_exec_all()  # a pipe of ours left open in the daemon would never see its EOF
+    # Appended, not truncated: a second start racing this one must not cut the first's log
+    # (the daemon empties it once it holds the lock).
+    return os.posix_spawn(sys.executable, command, dict(os.environ), setsid=True, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+        (os.POSIX_SPAWN_DUP2, 1, 2)])
+
+
+def _close_on_exec_all() -> None:
+    try:
+        descriptors = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        descriptors = list(range(3, 256))
+    for fd in descriptors:
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                os.set_inheritable(fd, False)
 
 
 class ShortAddress:
@@ -121,9 +188,11 @@ class _Abandoned(Exception):
     """A signal came before the daemon's worker was known: give up the request."""
 
 
-def forward_build(root: Path, argv: list[str], verbosity: int) -> int | None:
+def forward_build(root: Path, argv: list[str], verbosity: int,
+                  restarts: bool = False) -> int | None:
     """Run `newsgen <argv>` in this project's daemon; its exit code, or None when no daemon
-    took it (none running, out of date, another installation's): the caller builds here."""
+    took it (none running, out of date, another installation's): the caller builds here.
+    `restarts`: the caller starts a new daemon after its build (NEWSGEN_DAEMON=auto)."""
     if not all(_is_open(fd) for fd in (0, 1, 2)):
         return None  # e.g. `newsgen build >&-`: nothing to hand over
     try:
@@ -156,7 +225,7 @@ def forward_build(root: Path, argv: list[str], verbosity: int) -> int | None:
         if sock is None:
             return None
         with sock:
-            first = _first_reply(sock, request, verbosity)
+            first = _first_reply(sock, request, verbosity, restarts)
             if first is not None and "pid" in first:
                 worker["pid"] = int(first["pid"])
                 code = _wait_for_exit(sock)
@@ -179,8 +248,8 @@ def forward_build(root: Path, argv: list[str], verbosity: int) -> int | None:
     return code
 
 
-def _first_reply(sock: socket.socket, request: dict[str, Any],
-                 verbosity: int) -> dict[str, Any] | None:
+def _first_reply(sock: socket.socket, request: dict[str, Any], verbosity: int,
+                 restarts: bool) -> dict[str, Any] | None:
     try:
         send(sock, request, [0, 1, 2])
         sock.settimeout(None)  # a cold build takes minutes
@@ -188,8 +257,10 @@ def _first_reply(sock: socket.socket, request: dict[str, Any],
     except OSError:
         return None
     if first is not None and verbosity >= 0 and "stale" in first:
+        again = ("a build after this one starts a new one" if restarts
+                 else "`newsgen daemon start` starts a new one")
         print(f"newsgen: the build daemon stopped ({first['stale']}); building without it "
-              "(`newsgen daemon start` starts a new one)", file=sys.stderr)
+              f"({again})", file=sys.stderr)
     elif first is not None and verbosity > 0 and "other" in first:
         print(f"newsgen: not using the build daemon ({first['other']})", file=sys.stderr)
     return first

@@ -6,7 +6,6 @@ environment and on its terminal, and reports the exit code.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -16,7 +15,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .daemon import MESSAGE_MAX, PRELOAD, ShortAddress, ask, identity, peer_uid, send, socket_path
+from .daemon import (
+    LOCK_NAME,
+    MESSAGE_MAX,
+    PRELOAD,
+    ShortAddress,
+    ask,
+    identity,
+    peer_uid,
+    running,
+    send,
+    socket_path,
+    spawn,
+)
 from .scan import SourceScan, file_identity
 
 if TYPE_CHECKING:
@@ -28,25 +39,14 @@ def start(root: Path, idle: int) -> tuple[int, str]:
     (0, why it did not start)."""
     import time
 
-    cache = root / ".cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    log = cache / "daemon.log"
-    # -P: the package as installed, never a `generator/` folder where the caller stands.
-    command = [sys.executable, "-P", "-m", "generator", "--root", str(root), "daemon", "run",
-               "--idle", str(idle), "--fresh-log"]
-    _close_on_exec_all()  # a pipe of ours left open in the daemon would never see its EOF
-    # Appended, not truncated: a second `start` racing this one must not cut the first's log
-    # (the daemon empties it once it holds the lock).
-    pid = os.posix_spawn(sys.executable, command, dict(os.environ), setsid=True, file_actions=[
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
-        (os.POSIX_SPAWN_DUP2, 1, 2)])
+    log = root / ".cache" / "daemon.log"
+    pid = spawn(root, idle)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if os.waitpid(pid, os.WNOHANG)[0]:  # it ended: another daemon runs, or it failed
             # Another `start` won the race: its daemon holds the lock, and answers once it has
             # imported and scanned.
-            while _lock_held(cache / "daemon.lock") and time.monotonic() < deadline:
+            while running(root) and time.monotonic() < deadline:
                 status = ask(root, "status")
                 if status:
                     return int(status["pid"]), ""
@@ -59,30 +59,6 @@ def start(root: Path, idle: int) -> tuple[int, str]:
     return 0, f"the daemon did not start listening within a minute (see {log})"
 
 
-def _lock_held(path: Path) -> bool:
-    import fcntl
-
-    try:
-        with open(path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
-def _close_on_exec_all() -> None:
-    try:
-        descriptors = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        descriptors = list(range(3, 256))
-    for fd in descriptors:
-        if fd > 2:
-            with contextlib.suppress(OSError):
-                os.set_inheritable(fd, False)
-
-
 def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     """Serve builds for `root` until idle, stopped, out of date or its socket is removed."""
     import fcntl
@@ -91,7 +67,7 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
 
     cache = root / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
-    lock = open(cache / "daemon.lock", "a")  # noqa: SIM115 - held for the process's life
+    lock = open(cache / LOCK_NAME, "a")  # noqa: SIM115 - held for the process's life
     deadline = time.monotonic() + 3  # a daemon just told to stop may still be exiting
     while True:
         try:

@@ -35,6 +35,11 @@ FIXED_EPOCH = "1795651200"  # 2026-11-26T00:00Z: the day after the sample articl
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# Hundreds of throwaway projects are built here: a build daemon left behind for each
+# (NEWSGEN_DAEMON=auto, the default off CI) would outlive the test run. The daemon tests start
+# theirs explicitly, or ask for auto.
+os.environ["NEWSGEN_DAEMON"] = "manual"
+
 
 def copy_project(target: Path, *, seeds: bool = True, content: bool = True) -> Path:
     """A self-contained copy of this project's site sources (no public/, no .git)."""

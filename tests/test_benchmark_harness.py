@@ -74,3 +74,45 @@ def test_a_tool_with_a_warm_up_runs_it_before_each_warm_build(tmp_path: Path) ->
     run.bench_size([tool], {"fake": tmp_path}, 1, 1, 0.0)
     # cold, then no-change and edit, each after its warm-up; `after` once at the end
     assert log.read_text() == "build warm build warm build after"
+
+
+def test_a_tools_environment_reaches_its_builds_and_settle_waits_after_each(
+        tmp_path: Path) -> None:
+    log, tries = tmp_path / "log", tmp_path / "tries"
+    build = (sys.executable, "-c",
+             f"import os; open({str(log)!r}, 'a').write(os.environ['MODE'] + ' ')")
+    # Exits 1 on its first call after each build, 0 on the second: as `daemon status` does
+    # while a daemon a build started is still importing.
+    settle = (sys.executable, "-c",
+              f"import os, sys; p = {str(tries)!r}; n = os.path.exists(p); "
+              f"open({str(log)!r}, 'a').write('settle '); "
+              "os.remove(p) if n else open(p, 'w').close(); sys.exit(0 if n else 1)")
+    tool = run.Tool("fake", build, "public", (), env=(("MODE", "auto"),), settle=settle)
+    (tmp_path / "public").mkdir()
+    (tmp_path / "content" / "articles").mkdir(parents=True)
+    (tmp_path / "content" / "articles" / "a.md").write_text("the article the edit changes\n")
+    run.bench_size([tool], {"fake": tmp_path}, 1, 1, 0.0)
+    assert log.read_text() == "auto settle settle " * 3
+
+
+def test_the_newsgen_row_builds_through_the_daemon_its_first_build_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's `newsgen` is the command as a user runs it off CI: the cold build runs
+    locally and starts a daemon, which runs the no-change and edit builds."""
+    import dataclasses
+
+    import peers
+
+    from generator import daemon
+
+    monkeypatch.setattr(run, "TRASH", tmp_path / "trash")
+    roots = peers.write_corpora(tmp_path / "corpus", 30, 1, ["newsgen"])
+    root = roots["newsgen"]
+    tool = dataclasses.replace(run.tools()["newsgen"], after=())  # stopped below, after asking
+    try:
+        [result] = run.bench_size([tool], roots, 30, 1, 0.0)
+        assert not result.error and result.edit_visible == [True]
+        status = daemon.ask(root, "status")
+        assert status is not None and status["builds"] == 2  # the no-change and the edit build
+    finally:
+        daemon.ask(root, "stop")

@@ -405,3 +405,89 @@ def test_no_daemon_starts_outside_a_project_or_with_a_broken_site_toml(tmp_path:
     assert broken.returncode == 1 and "site.toml:" in broken.stderr and "hint:" in broken.stderr
     assert _status(root) is None and not (root / ".cache").exists()
     assert config.read_bytes() == before
+
+
+# --- a daemon started by a build (NEWSGEN_DAEMON=auto, the default off CI) -------------------
+
+AUTO = {"NEWSGEN_DAEMON": "auto", "CI": ""}  # conftest sets "manual" for every other test
+
+
+def test_a_local_build_starts_a_daemon_that_serves_the_next_build(
+        tmp_path: Path, hooks: dict[str, str]) -> None:
+    root = copy_project(tmp_path / "site")
+    alone = copy_project(tmp_path / "alone")
+    first = run_cli(root, "build", "--no-search", env={**hooks, **AUTO})
+    assert first.returncode == 0, first.stderr
+    assert "build daemon started (pid " in first.stdout
+    pid = int(first.stdout.split("build daemon started (pid ", 1)[1].split(")", 1)[0])
+    try:
+        assert _wait_for(lambda: _status(root) is not None), "the daemon must come up"
+        status = _status(root)
+        assert status is not None and status["pid"] == pid
+        article = next((root / "content" / "articles").glob("*.md"))
+        for project in (root, alone):  # the same edit, then a build with and without it
+            edited = project / "content" / "articles" / article.name
+            edited.write_text(edited.read_text("utf-8") + "\nAn added line.\n", "utf-8")
+        second = run_cli(root, "build", "--no-search", "-v", env={**hooks, **AUTO})
+        assert second.returncode == 0, second.stderr
+        assert "built by the build daemon" in second.stderr
+        assert "build daemon started" not in second.stdout  # one runs: none is started
+        assert _status(root) is not None and _status(root)["builds"] == 1  # type: ignore[index]
+        assert run_cli(alone, "build", "--no-search", env=hooks).returncode == 0
+        assert _files(root / "public") == _files(alone / "public")
+    finally:
+        run_cli(root, "daemon", "stop")
+        assert _wait_for(lambda: _gone(pid)), "the daemon must stop when asked"
+
+
+@pytest.mark.parametrize(("env", "args", "broken"), [
+    ({"NEWSGEN_DAEMON": "", "CI": "true"}, (), False),  # CI: every build is a first one
+    ({"NEWSGEN_DAEMON": "manual", "CI": ""}, (), False),
+    ({"NEWSGEN_DAEMON": "off", "CI": ""}, (), False),
+    (AUTO, ("--no-daemon",), False),
+    (AUTO, (), True),  # a failed build starts none either
+], ids=["ci", "manual", "off", "no-daemon-flag", "failed"])
+def test_no_daemon_is_started_on_ci_when_turned_off_or_after_a_failure(
+        tmp_path: Path, env: dict[str, str], args: tuple[str, ...], broken: bool) -> None:
+    root = copy_project(tmp_path / "site")
+    if broken:
+        (root / "content" / "articles" / "broken.md").write_text(
+            "---\ntitle: [unclosed\n---\nBody.\n", "utf-8")
+    done = run_cli(root, "build", "--no-search", *args, env=env)
+    assert done.returncode == (1 if broken else 0), done.stderr
+    assert "build daemon started" not in done.stdout
+    # `spawn` creates the daemon's log before the command exits: none, no daemon.
+    assert not (root / ".cache" / "daemon.log").exists()
+    assert _status(root) is None
+
+
+def test_newsgen_daemon_off_bypasses_a_running_daemon(started: tuple[Path, int],
+                                                      hooks: dict[str, str]) -> None:
+    root, _pid = started
+    done = run_cli(root, "build", "--no-search", env={**hooks, "NEWSGEN_DAEMON": "off"})
+    assert done.returncode == 0, done.stderr
+    status = _status(root)
+    assert status is not None and status["builds"] == 0
+
+
+def test_a_mistyped_newsgen_daemon_is_a_usage_error(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    done = run_cli(root, "build", env={"NEWSGEN_DAEMON": "sometimes"})
+    assert done.returncode == 2
+    assert "NEWSGEN_DAEMON='sometimes' is not one of auto, manual, off" in done.stderr
+    assert not (root / "public").exists()
+
+
+@pytest.mark.parametrize(("environ", "mode"), [
+    ({}, "auto"),
+    ({"CI": "true"}, "manual"),
+    ({"CI": "1"}, "manual"),
+    ({"CI": "false"}, "auto"),
+    ({"CI": "0"}, "auto"),
+    ({"CI": ""}, "auto"),
+    ({"CI": "true", "NEWSGEN_DAEMON": "auto"}, "auto"),  # said outright, it wins
+    ({"NEWSGEN_DAEMON": " Off "}, "off"),
+    ({"NEWSGEN_DAEMON": "manual"}, "manual"),
+])
+def test_daemon_mode_reads_newsgen_daemon_then_ci(environ: dict[str, str], mode: str) -> None:
+    assert daemon.daemon_mode(environ) == mode
