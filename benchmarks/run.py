@@ -423,6 +423,8 @@ def _paired_small_build(tool: Tool, seed: int, data: dict[str, Any]) -> Callable
         os.sync()  # as before every run in bench_size
         _cold(tool, root, result, wait_for_idle(0))
         pairs.append({"small": result.runs["cold"][-1]})
+        if tool.after:  # the daemon that build started: it has no later build to run
+            subprocess.run(tool.after, cwd=root, env=_env(tool), check=False)
 
     return run
 
