@@ -266,6 +266,18 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
     active = list(specs)
     steps = [("cold", i) for i in range(runs)] + [("nochange", i) for i in range(runs)]
     steps += [("edit", i) for i in range(runs)]
+    try:
+        _run_steps(steps, active, roots, results, idle_wait, before_cold)
+    finally:  # also when interrupted: a daemon a build started must not outlive the run
+        for tool in specs:
+            if tool.after:
+                subprocess.run(tool.after, cwd=roots[tool.name], env=_env(tool), check=False)
+    return list(results.values())
+
+
+def _run_steps(steps: list[tuple[str, int]], active: list[Tool], roots: dict[str, Path],
+               results: dict[str, ToolResult], idle_wait: float,
+               before_cold: Callable[[], None] | None) -> None:
     for scenario, index in steps:
         for tool in list(active):
             root, result = roots[tool.name], results[tool.name]
@@ -290,12 +302,9 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
                 print(f"  {tool.name}: {str(err).splitlines()[0]}", file=sys.stderr)
                 continue
             last = result.runs[scenario][-1]
-            print(f"    {scenario} {index + 1}/{runs} {tool.name}: {last['seconds']:.2f} s, "
-                  f"{last['peak_mb']:.0f} MB (CPUs {busy:.0%} busy before)", flush=True)
-    for tool in specs:
-        if tool.after:
-            subprocess.run(tool.after, cwd=roots[tool.name], env=_env(tool), check=False)
-    return list(results.values())
+            print(f"    {scenario} {index + 1}/{len(steps) // 3} {tool.name}: "
+                  f"{last['seconds']:.2f} s, {last['peak_mb']:.0f} MB (CPUs {busy:.0%} busy "
+                  "before)", flush=True)
 
 
 def _warm_up(tool: Tool, root: Path) -> None:
