@@ -116,3 +116,18 @@ def test_the_newsgen_row_builds_through_the_daemon_its_first_build_started(
         assert status is not None and status["builds"] == 2  # the no-change and the edit build
     finally:
         daemon.ask(root, "stop")
+
+
+def test_an_interrupted_run_still_runs_each_tools_after_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "log"
+    tool = run.Tool("fake", (sys.executable, "-c", "pass"), "public", (),
+                    after=(sys.executable, "-c", f"open({str(log)!r}, 'a').write('after')"))
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "_cold", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.bench_size([tool], {"fake": tmp_path}, 1, 1, 0.0)
+    assert log.read_text() == "after"  # e.g. `newsgen daemon stop`
