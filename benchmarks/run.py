@@ -224,7 +224,7 @@ def _cold(tool: Tool, root: Path, result: ToolResult, busy: float) -> None:
         target = root / name
         if target.exists() or target.is_symlink():
             _move_aside(target)
-    _record(result, "cold", measure(tool.command, root, _env(tool)), busy)
+    _record(result, "cold", measure(tool.command, root, _env(tool)), busy)  # raises if it failed
     _settle(tool, root)
     outputs = snapshot(root / tool.output)
     result.files = len(outputs)
@@ -233,7 +233,7 @@ def _cold(tool: Tool, root: Path, result: ToolResult, busy: float) -> None:
 
 def _rebuild(tool: Tool, root: Path, result: ToolResult, scenario: str, busy: float) -> None:
     before = snapshot(root / tool.output)
-    _record(result, scenario, measure(tool.command, root, _env(tool)), busy)
+    _record(result, scenario, measure(tool.command, root, _env(tool)), busy)  # raises if failed
     _settle(tool, root)
     after = snapshot(root / tool.output)
     result.rewritten.setdefault(scenario, []).append(
@@ -430,10 +430,12 @@ def _paired_small_build(tool: Tool, seed: int, data: dict[str, Any]) -> Callable
     def run() -> None:
         result = ToolResult(tool.name, 10_000)
         os.sync()  # as before every run in bench_size
-        _cold(tool, root, result, wait_for_idle(0))
+        try:
+            _cold(tool, root, result, wait_for_idle(0))
+        finally:
+            if tool.after:  # the daemon that build started: it has no later build to run
+                subprocess.run(tool.after, cwd=root, env=_env(tool), check=False)
         pairs.append({"small": result.runs["cold"][-1]})
-        if tool.after:  # the daemon that build started: it has no later build to run
-            subprocess.run(tool.after, cwd=root, env=_env(tool), check=False)
 
     return run
 

@@ -225,18 +225,20 @@ def main(argv: list[str] | None = None, *, scan_ahead: bool = False,
 
 def _start_daemon_for_later(root: Path, console: Console) -> None:
     """After a local build, a daemon for the next ones (daemon.py), if none runs yet."""
-    from .daemon import IDLE_SECONDS, MODE_VARIABLE, running, spawn
+    from .daemon import IDLE_SECONDS, MODE_VARIABLE, spawn, why_not_start
 
-    if not sys.platform.startswith("linux") or running(root):
-        return  # it needs SO_PEERCRED and inotify; or one is starting, serving or stopping
+    reason = why_not_start(root)
+    if reason:
+        console.detail(f"newsgen: no build daemon started: {reason}")
+        return
     try:
         pid = spawn(root, IDLE_SECONDS)
     except OSError as err:  # out of processes, or .cache/ not writable: build on without one
         console.detail(f"newsgen: no build daemon started: {err}")
         return
-    console.info(f"build daemon started (pid {pid}): later builds here skip Python's start-up; "
-                 f"it stops after {IDLE_SECONDS // 60} min without one, or on `newsgen daemon "
-                 f"stop` ({MODE_VARIABLE}=manual starts none)")
+    console.info(f"starting a build daemon (pid {pid}): later builds here skip Python's "
+                 f"start-up; it stops after {IDLE_SECONDS // 60} min without one, or on "
+                 f"`newsgen daemon stop` ({MODE_VARIABLE}=manual starts none)")
 
 
 def _command(args: argparse.Namespace, root: Path, console: Console,

@@ -37,6 +37,7 @@ from typing import Any
 
 SOCKET_NAME = "daemon.sock"
 LOCK_NAME = "daemon.lock"
+FAILED_NAME = "daemon.failed"  # why the last daemon could not start (daemonserver.run_daemon)
 IDLE_SECONDS = 1800  # how long a daemon waits for a build before it stops
 # NEWSGEN_DAEMON: "auto" uses a running daemon and starts one after a local build, "manual" only
 # uses one that `newsgen daemon start` started, "off" never uses one (as --no-daemon).
@@ -57,22 +58,35 @@ def socket_path(root: Path) -> Path:
     return root / ".cache" / SOCKET_NAME
 
 
+# Set by CI services that do not set CI (Jenkins, Azure Pipelines, TeamCity, AWS CodeBuild,
+# Bamboo); any non-empty value counts.
+CI_VARIABLES = ("JENKINS_URL", "BUILD_ID", "TF_BUILD", "TEAMCITY_VERSION", "CODEBUILD_BUILD_ID",
+                "bamboo_buildKey")
+# File systems whose changes inotify may not see (edited from another machine or the host):
+# a daemon there would trust a stale scan. Builds start none on them.
+REMOTE_FILE_SYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "virtiofs", "vboxsf",
+                       "drvfs", "afs", "ceph", "glusterfs", "lustre", "gpfs")
+
+
 def daemon_mode(environ: Mapping[str, str]) -> str:
     """"auto", "manual" or "off", from NEWSGEN_DAEMON; unset, "auto" except on CI (a `CI`
-    variable that is set and not "false" or "0", as GitHub Actions, GitLab and most others set
-    it), where "manual". Raises ValueError naming the variable for any other value."""
+    variable set to anything but "", "false" or "0", as GitHub Actions, GitLab and most others
+    set it, or one of CI_VARIABLES), where "manual". Raises ValueError naming the variable for
+    any other value."""
     value = environ.get(MODE_VARIABLE, "").strip().lower()
     if value in MODES:
         return value
     if value:
         raise ValueError(f"{MODE_VARIABLE}={environ[MODE_VARIABLE]!r} is not one of "
                          f"{', '.join(MODES)}")
-    on_ci = environ.get("CI", "").strip().lower() not in ("", "false", "0")
+    on_ci = (environ.get("CI", "").strip().lower() not in ("", "false", "0")
+             or any(environ.get(name) for name in CI_VARIABLES))
     return "manual" if on_ci else "auto"
 
 
-def running(root: Path) -> bool:
-    """Whether a daemon holds this project's lock (serving, starting or just stopping)."""
+def running(root: Path) -> bool | None:
+    """Whether a daemon holds this project's lock (serving, starting or just stopping); None
+    when the lock cannot be tried (no .cache/, or no file locks on this file system)."""
     import fcntl
 
     try:
@@ -81,8 +95,50 @@ def running(root: Path) -> bool:
     except BlockingIOError:
         return True
     except OSError:
-        return False
+        return None
     return False
+
+
+def why_not_start(root: Path) -> str:
+    """Why a build should not start a daemon for `root` now, or "" if it may (auto mode)."""
+    if not sys.platform.startswith("linux"):
+        return "the build daemon needs Linux (inotify, SO_PEERCRED)"
+    if os.getpriority(os.PRIO_PROCESS, 0) > 0:
+        # It would keep this command's priority, CPU affinity and limits for every later build.
+        return "this build runs at a lowered priority (nice)"
+    if len(os.sched_getaffinity(0)) < (os.cpu_count() or 1):
+        return "this build is pinned to some of the CPUs"
+    fs_type = file_system_type(root)
+    if fs_type in REMOTE_FILE_SYSTEMS or fs_type.startswith("fuse"):
+        return f"the project is on a {fs_type} file system, where inotify may miss edits"
+    failed = root / ".cache" / FAILED_NAME
+    with contextlib.suppress(OSError):
+        import time
+
+        if time.time() - failed.stat().st_mtime < IDLE_SECONDS:
+            return f"the last one could not start ({failed})"
+    state = running(root)
+    if state is None:
+        return "its lock file cannot be locked"
+    return "one is running" if state else ""
+
+
+def file_system_type(path: Path) -> str:
+    """The type of the file system `path` is on (Linux /proc/self/mountinfo), or ""."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    target, best, found = os.path.realpath(path), -1, ""
+    for line in lines:
+        fields = line.split(" ")
+        if " - " not in line or len(fields) < 5:
+            continue
+        mount = fields[4].replace("\\040", " ")
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > best:
+            best, found = len(mount), line.split(" - ", 1)[1].split(" ", 1)[0]
+    return found
 
 
 def spawn(root: Path, idle: int) -> int:
@@ -257,7 +313,7 @@ def _first_reply(sock: socket.socket, request: dict[str, Any], verbosity: int,
     except OSError:
         return None
     if first is not None and verbosity >= 0 and "stale" in first:
-        again = ("a build after this one starts a new one" if restarts
+        again = ("a new one starts after this build or the next" if restarts
                  else "`newsgen daemon start` starts a new one")
         print(f"newsgen: the build daemon stopped ({first['stale']}); building without it "
               f"({again})", file=sys.stderr)

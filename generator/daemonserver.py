@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .daemon import (
+    FAILED_NAME,
     LOCK_NAME,
     MESSAGE_MAX,
     PRELOAD,
@@ -81,28 +82,36 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     os.chdir(root)  # not the starting shell's folder, which may be deleted or unmounted later
     if fresh_log and stat_module.S_ISREG(os.fstat(1).st_mode):
         os.ftruncate(1, 0)  # the log `start` opened for appending: this daemon's alone now
-    for name in PRELOAD:
-        importlib.import_module(name)
-    path = socket_path(root)
-    path.unlink(missing_ok=True)  # a killed daemon's: the lock says no live one owns it
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    mask = os.umask(0o077)  # only this user may connect
+    # A daemon that cannot start (no Unix sockets or inotify here, a damaged .cache/) leaves a
+    # note, so that builds do not start it again and again (daemon.recently_failed).
+    failed = cache / FAILED_NAME
     try:
-        ShortAddress(path)(listener.bind)
-    finally:
-        os.umask(mask)
-    inode = file_identity(path)
-    listener.listen(16)
-    listener.settimeout(1.0)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    # The children's collector must not copy every imported module's pages.
-    from .workers import freeze_for_good
+        for name in PRELOAD:
+            importlib.import_module(name)
+        path = socket_path(root)
+        path.unlink(missing_ok=True)  # a killed daemon's: the lock says no live one owns it
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        mask = os.umask(0o077)  # only this user may connect
+        try:
+            ShortAddress(path)(listener.bind)
+        finally:
+            os.umask(mask)
+        inode = file_identity(path)
+        listener.listen(16)
+        listener.settimeout(1.0)
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        # The children's collector must not copy every imported module's pages.
+        from .workers import freeze_for_good
 
-    freeze_for_good()
-    from .livescan import LiveScan
+        freeze_for_good()
+        from .livescan import LiveScan
 
-    server = _Daemon(root, listener, lock, idle, _module_stamps())
-    server.live = LiveScan.start(root)
+        server = _Daemon(root, listener, lock, idle, _module_stamps())
+        server.live = LiveScan.start(root)
+    except Exception as err:
+        failed.write_text(f"{type(err).__name__}: {err}\n", "utf-8")
+        raise
+    failed.unlink(missing_ok=True)
     print(f"build daemon for {root}: pid {os.getpid()}, listening on {path}", flush=True)
     try:
         reason = server.serve()

@@ -418,8 +418,8 @@ def test_a_local_build_starts_a_daemon_that_serves_the_next_build(
     alone = copy_project(tmp_path / "alone")
     first = run_cli(root, "build", "--no-search", env={**hooks, **AUTO})
     assert first.returncode == 0, first.stderr
-    assert "build daemon started (pid " in first.stdout
-    pid = int(first.stdout.split("build daemon started (pid ", 1)[1].split(")", 1)[0])
+    assert "starting a build daemon (pid " in first.stdout
+    pid = int(first.stdout.split("starting a build daemon (pid ", 1)[1].split(")", 1)[0])
     try:
         assert _wait_for(lambda: _status(root) is not None), "the daemon must come up"
         status = _status(root)
@@ -431,7 +431,7 @@ def test_a_local_build_starts_a_daemon_that_serves_the_next_build(
         second = run_cli(root, "build", "--no-search", "-v", env={**hooks, **AUTO})
         assert second.returncode == 0, second.stderr
         assert "built by the build daemon" in second.stderr
-        assert "build daemon started" not in second.stdout  # one runs: none is started
+        assert "starting a build daemon" not in second.stdout  # one runs: none is started
         assert _status(root) is not None and _status(root)["builds"] == 1  # type: ignore[index]
         assert run_cli(alone, "build", "--no-search", env=hooks).returncode == 0
         assert _files(root / "public") == _files(alone / "public")
@@ -442,11 +442,12 @@ def test_a_local_build_starts_a_daemon_that_serves_the_next_build(
 
 @pytest.mark.parametrize(("env", "args", "broken"), [
     ({"NEWSGEN_DAEMON": "", "CI": "true"}, (), False),  # CI: every build is a first one
+    ({"NEWSGEN_DAEMON": "", "CI": "", "TF_BUILD": "True"}, (), False),  # Azure Pipelines
     ({"NEWSGEN_DAEMON": "manual", "CI": ""}, (), False),
     ({"NEWSGEN_DAEMON": "off", "CI": ""}, (), False),
     (AUTO, ("--no-daemon",), False),
     (AUTO, (), True),  # a failed build starts none either
-], ids=["ci", "manual", "off", "no-daemon-flag", "failed"])
+], ids=["ci", "azure", "manual", "off", "no-daemon-flag", "failed"])
 def test_no_daemon_is_started_on_ci_when_turned_off_or_after_a_failure(
         tmp_path: Path, env: dict[str, str], args: tuple[str, ...], broken: bool) -> None:
     root = copy_project(tmp_path / "site")
@@ -455,7 +456,7 @@ def test_no_daemon_is_started_on_ci_when_turned_off_or_after_a_failure(
             "---\ntitle: [unclosed\n---\nBody.\n", "utf-8")
     done = run_cli(root, "build", "--no-search", *args, env=env)
     assert done.returncode == (1 if broken else 0), done.stderr
-    assert "build daemon started" not in done.stdout
+    assert "starting a build daemon" not in done.stdout
     # `spawn` creates the daemon's log before the command exits: none, no daemon.
     assert not (root / ".cache" / "daemon.log").exists()
     assert _status(root) is None
@@ -486,8 +487,67 @@ def test_a_mistyped_newsgen_daemon_is_a_usage_error(tmp_path: Path) -> None:
     ({"CI": "0"}, "auto"),
     ({"CI": ""}, "auto"),
     ({"CI": "true", "NEWSGEN_DAEMON": "auto"}, "auto"),  # said outright, it wins
+    ({"JENKINS_URL": "http://ci/"}, "manual"),
+    ({"TF_BUILD": ""}, "auto"),  # set but empty: not CI
     ({"NEWSGEN_DAEMON": " Off "}, "off"),
     ({"NEWSGEN_DAEMON": "manual"}, "manual"),
 ])
 def test_daemon_mode_reads_newsgen_daemon_then_ci(environ: dict[str, str], mode: str) -> None:
     assert daemon.daemon_mode(environ) == mode
+
+
+def test_a_quiet_build_starts_its_daemon_silently_and_a_held_lock_starts_none(
+        tmp_path: Path, hooks: dict[str, str]) -> None:
+    import fcntl
+
+    root = copy_project(tmp_path / "site")
+    (root / ".cache").mkdir()
+    with open(root / ".cache" / daemon.LOCK_NAME, "a") as lock:  # as a daemon's
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held = run_cli(root, "build", "--no-search", "-v", env={**hooks, **AUTO})
+        assert held.returncode == 0, held.stderr
+        assert "no build daemon started: one is running" in held.stdout
+        assert not (root / ".cache" / "daemon.log").exists()
+    quiet = run_cli(root, "build", "--no-search", "-q", env={**hooks, **AUTO})
+    assert quiet.returncode == 0 and quiet.stdout == "", quiet.stdout + quiet.stderr
+    try:
+        assert _wait_for(lambda: _status(root) is not None), "-q starts it all the same"
+    finally:
+        run_cli(root, "daemon", "stop")
+
+
+def test_a_daemon_that_cannot_start_is_not_started_again_by_every_build(
+        tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    (root / ".cache" / daemon.SOCKET_NAME).mkdir(parents=True)  # its socket cannot be made
+    first = run_cli(root, "build", "--no-search", env=AUTO)
+    assert first.returncode == 0 and "starting a build daemon" in first.stdout
+    failed = root / ".cache" / daemon.FAILED_NAME
+    assert _wait_for(failed.exists), "the failed daemon leaves a note"
+    assert "Error" in failed.read_text("utf-8")
+    second = run_cli(root, "build", "--no-search", "-v", env=AUTO)
+    assert second.returncode == 0, second.stderr
+    assert "starting a build daemon" not in second.stdout
+    assert "no build daemon started: the last one could not start" in second.stdout
+
+
+def test_a_niced_build_starts_no_daemon(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    done = subprocess.run(["nice", "-n", "5", sys.executable, "-m", "generator", "build",
+                           "--no-search", "-v"], cwd=root, env={**os.environ, **AUTO},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "no build daemon started: this build runs at a lowered priority" in done.stdout
+    assert not (root / ".cache" / "daemon.log").exists()
+
+
+def test_no_daemon_is_started_on_a_network_file_system(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert daemon.file_system_type(Path("/proc/self")) == "proc"
+    assert daemon.file_system_type(tmp_path) != ""
+    (tmp_path / ".cache").mkdir()
+    assert daemon.why_not_start(tmp_path) == ""
+    monkeypatch.setattr(daemon, "file_system_type", lambda _path: "nfs4")
+    assert "nfs4 file system" in daemon.why_not_start(tmp_path)
+    monkeypatch.setattr(daemon, "file_system_type", lambda _path: "fuse.sshfs")
+    assert "fuse.sshfs file system" in daemon.why_not_start(tmp_path)
