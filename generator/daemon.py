@@ -37,6 +37,7 @@ from typing import Any
 
 SOCKET_NAME = "daemon.sock"
 LOCK_NAME = "daemon.lock"
+LOG_NAME = "daemon.log"
 FAILED_NAME = "daemon.failed"  # why the last daemon could not start (daemonserver.run_daemon)
 IDLE_SECONDS = 1800  # how long a daemon waits for a build before it stops
 # NEWSGEN_DAEMON: "auto" uses a running daemon and starts one after a local build, "manual" only
@@ -147,7 +148,7 @@ def spawn(root: Path, idle: int) -> int:
     daemon holds the lock."""
     cache = root / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
-    log = cache / "daemon.log"
+    log = cache / LOG_NAME
     # -P: the package as installed, never a `generator/` folder where the caller stands.
     command = [sys.executable, "-P", "-m", "generator", "--root", str(root), "daemon", "run",
                "--idle", str(idle), "--fresh-log"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .daemon import (
     FAILED_NAME,
     LOCK_NAME,
+    LOG_NAME,
     MESSAGE_MAX,
     PRELOAD,
     ShortAddress,
@@ -40,7 +41,7 @@ def start(root: Path, idle: int) -> tuple[int, str]:
     (0, why it did not start)."""
     import time
 
-    log = root / ".cache" / "daemon.log"
+    log = root / ".cache" / LOG_NAME
     pid = spawn(root, idle)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
