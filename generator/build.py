@@ -240,6 +240,8 @@ class Builder(FastRebuilds):
         # stay beside the state loaded below (fast rebuilds would take it for their own).
         self.memo = None
         state = self._previous_state(result)
+        if state is None:
+            self.store.begin_fresh()  # nothing to keep: a new file, written once (cache.py)
         with timed(stats, "load"):
             documents = self._load(config, inputs, state, result, hinted)
             freeze_more()  # the documents live as long as the build

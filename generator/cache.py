@@ -1,9 +1,11 @@
 """Build cache: what the previous build read and wrote, so the next build redoes only what changed.
 
 Lives in `.cache/newsgen.sqlite` (safe to delete). One SQLite transaction per save, so a killed
-build leaves the previous, consistent state. The version key covers the generator, the Markdown
-settings and Python; a corrupt or mismatched cache is discarded with a warning, never trusted. A
-cache that cannot be written (disk full, read-only) is a `CacheError`, never a traceback.
+build leaves the previous, consistent state. A build that starts without a usable cache writes
+a new file beside it instead, without a journal, and renames it into place once saved.
+The version key covers the generator, the Markdown settings and Python; a corrupt or
+mismatched cache is discarded with a warning, never trusted. A cache that cannot be written
+(disk full, read-only) is a `CacheError`, never a traceback.
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ class CacheStore:
         self.path = root / CACHE_DIR / "newsgen.sqlite"
         self.warnings: list[Diagnostic] = []
         self._db: sqlite3.Connection | None = None
+        # The file a cache made from nothing is written to until save() renames it over `path`
+        # (begin_fresh); None while the build reads and updates `path` itself.
+        self._fresh: Path | None = None
+        self._fresh_owner = 0  # the process that may delete it (not a worker it forked)
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -106,9 +112,14 @@ class CacheStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # check_same_thread=False: the dev server builds in a worker thread and saves
                 # on exit from the main thread; builds are serialised, never concurrent.
-                self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db = sqlite3.connect(self._fresh or self.path, timeout=30,
+                                           check_same_thread=False)
+                if self._fresh is None:
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    self._db.execute("PRAGMA synchronous=NORMAL")
+                else:  # no reader sees this file before it is complete: see begin_fresh
+                    self._db.execute("PRAGMA journal_mode=OFF")
+                    self._db.execute("PRAGMA synchronous=OFF")
                 self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
                 self._db.execute("CREATE TABLE IF NOT EXISTS html (sha TEXT PRIMARY KEY, html TEXT)")
                 # Output fingerprints are rows, not part of the pickled state: a fast rebuild
@@ -252,17 +263,42 @@ class CacheStore:
                 memostore.update_memo(db, memo, edited, restated)
                 db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?)", outputs.items())
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
+            self._remove_abandoned_fresh()
 
     def discard(self, message: str) -> None:
         """Delete the cache, with a warning: it cannot be trusted (the build then redoes it)."""
         self.warnings.append(Diagnostic("warning", message, SourceLocation(self.path),
                                         f"deleting {CACHE_DIR}/ is always safe"))
         self.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        _remove_database(self.path)
+
+    def begin_fresh(self) -> None:
+        """Write the cache from nothing into a file of its own, renamed over the cache by save().
+
+        For a build that found no usable cache: every row is new, so SQLite's journal would
+        only write each page twice (the write-ahead log, then the file) and sync the disk at
+        every checkpoint (1 GB and hundreds of syncs at 100,000 articles). Without a journal
+        this file may be left damaged by a killed build, but nothing opens it before save()
+        renames it into place, and the next build starts it again. Not synced either: the
+        cache is only ever a shortcut, and one damaged by a power cut is discarded on reading.
+        """
+        self.close()
+        fresh = self._fresh_path()
+        with self._failing("open"):
+            _remove_database(fresh)
+        self._fresh, self._fresh_owner = fresh, os.getpid()
+
+    def _fresh_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".new")
 
     def invalidate_outputs(self) -> None:
         """Called before writing into the live output folder (see `load`)."""
+        if self._fresh is not None:
+            # The old cache describes the output about to be replaced, and the fresh one
+            # will replace it: delete it now, so a build killed before save() cannot trust it.
+            with self._failing("write"):
+                _remove_database(self.path)
+            return
         with self._failing("write", corrupt_too=True):
             db = self._connect()
             with db:
@@ -299,6 +335,28 @@ class CacheStore:
                     memostore.save_memo(db, memo)
                 else:
                     db.execute("DELETE FROM memo")
+            if self._fresh is not None:
+                self._put_fresh_in_place(db)
+            else:
+                self._remove_abandoned_fresh()
+
+    def _remove_abandoned_fresh(self) -> None:
+        """Delete a fresh file a killed build left (its next begin_fresh would, but an
+        incremental build never calls it). Only while saving: builds hold the build lock, so
+        no other build is writing one."""
+        _remove_database(self._fresh_path())
+
+    def _put_fresh_in_place(self, db: sqlite3.Connection) -> None:
+        """Rename the completed fresh file over the cache (see begin_fresh)."""
+        fresh, self._fresh = self._fresh, None
+        assert fresh is not None
+        # In write-ahead-log mode already, so the next build's first read need not convert it.
+        db.execute("PRAGMA journal_mode=WAL")
+        self.close()
+        # The old file's log must go first: beside the new file it would be replayed into it.
+        _remove_database(self.path)
+        _remove_database(fresh, keep_main=True)
+        os.replace(fresh, self.path)
 
     def put_html(self, items: Iterable[tuple[str, str]]) -> None:
         with self._failing("write", corrupt_too=True):
@@ -348,12 +406,22 @@ class CacheStore:
         return html
 
     def close(self) -> None:
+        """Close the connection; a fresh cache that was never saved is deleted (incomplete)."""
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._fresh is not None and self._fresh_owner == os.getpid():
+            _remove_database(self._fresh)
+            self._fresh = None
 
 
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
+
+
+def _remove_database(path: Path, keep_main: bool = False) -> None:
+    """Delete an SQLite file with its log and shared-memory index (absent ones are fine)."""
+    for suffix in ("-wal", "-shm", "-journal") if keep_main else ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _no_space(folder: Path) -> bool:

@@ -1,0 +1,136 @@
+"""A build that finds no usable cache writes a new one beside it and renames it into place
+(cache.CacheStore.begin_fresh): the old cache, its log and the output stay consistent whatever
+happens before that rename."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import age
+from test_incremental import OPTIONS, body_edit, clean_build_of, make_site, snapshot
+
+from generator.build import Builder, build
+from generator.cache import CacheStore
+from generator.errors import GeneratorError
+
+CACHE = Path(".cache") / "newsgen.sqlite"
+
+
+def cache_files(root: Path) -> list[str]:
+    return sorted(path.name for path in (root / ".cache").iterdir() if path.is_file())
+
+
+def meta(root: Path) -> dict[str, bytes]:
+    with closing(sqlite3.connect(root / CACHE)) as db:
+        return {key: bytes(value) for key, value in db.execute("SELECT key, value FROM meta")}
+
+
+def test_a_cold_build_puts_a_complete_cache_in_place(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=12)
+    age(root)
+    Builder(root, OPTIONS).build()
+    assert cache_files(root) == ["newsgen.sqlite"]  # no fresh file, log or journal left
+    with closing(sqlite3.connect(root / CACHE)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert Builder(root, OPTIONS).build().up_to_date
+    body_edit(root)
+    assert Builder(root, OPTIONS).build().fast  # the memo came through the rename too
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_the_cache_is_not_in_place_before_the_build_saves_it(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers (the next build, a killed build's successor) see the old cache or none, never
+    the half-written fresh one."""
+    root = make_site(tmp_path / "site", count=6)
+    seen: list[tuple[bool, list[str]]] = []
+    save = CacheStore.save
+
+    def spy(store: CacheStore, *args: object, **kwargs: object) -> None:
+        seen.append(((root / CACHE).exists(), cache_files(root)))
+        save(store, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CacheStore, "save", spy)
+    Builder(root, OPTIONS).build()
+    assert seen == [(False, ["newsgen.sqlite.new"])]
+    assert cache_files(root) == ["newsgen.sqlite"]
+
+
+def test_a_failed_build_from_nothing_keeps_the_old_cache_and_drops_its_own(
+        tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=8)
+    Builder(root, OPTIONS).build()
+    before = meta(root)
+    layout = root / "layouts" / "article.html"
+    good = layout.read_text(encoding="utf-8")
+    layout.write_text(good + "{{ broken(", encoding="utf-8")
+    with pytest.raises(GeneratorError):  # as the CLI runs it (the builder is closed)
+        build(root, replace(OPTIONS, cache=False))  # fails before touching public/
+    assert cache_files(root) == ["newsgen.sqlite"]
+    assert meta(root) == before
+    layout.write_text(good, encoding="utf-8")
+    Builder(root, OPTIONS).build()
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_replacing_the_output_first_deletes_the_cache_that_described_it(tmp_path: Path) -> None:
+    """A fresh build killed between swapping public/ in and saving must leave no cache whose
+    fingerprints describe the old output (the next build would trust them)."""
+    root = make_site(tmp_path / "site", count=6)
+    Builder(root, OPTIONS).build()
+    store = CacheStore(root)
+    store.begin_fresh()
+    store.prepare()
+    store.invalidate_outputs()
+    assert not (root / CACHE).exists()
+    store.close()  # never saved: the fresh file goes too
+    assert cache_files(root) == []
+
+
+def test_a_log_left_beside_the_old_cache_is_not_replayed_into_the_new_one(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", count=6)
+    Builder(root, OPTIONS).build()
+    # A real write-ahead log, from another database: replayed into the new cache, it would
+    # overwrite its pages.
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE filler (value BLOB)")
+    with db:
+        db.executemany("INSERT INTO filler VALUES (?)", [(bytes(3000),)] * 200)
+    log = Path(f"{other}-wal").read_bytes()
+    db.close()
+    assert len(log) > 100_000
+    Path(f"{root / CACHE}-wal").write_bytes(log)
+    Builder(root, replace(OPTIONS, cache=False)).build()
+    with closing(sqlite3.connect(root / CACHE)) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert check.execute("SELECT COUNT(*) FROM outputs").fetchone()[0] > 10
+    body_edit(root, name="story-3")
+    Builder(root, OPTIONS).build()
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_fresh_file_a_killed_build_left_goes_with_the_next_save(tmp_path: Path,
+                                                                  fast: bool) -> None:
+    root = make_site(tmp_path / "site", count=6)
+    age(root)
+    Builder(root, OPTIONS).build()
+    (root / ".cache" / "newsgen.sqlite.new").write_bytes(b"half a database" * 1000)
+    if fast:
+        body_edit(root, name="story-2")
+    else:  # a new article: the full incremental path, which keeps the cache and saves into it
+        (root / "content" / "articles" / "story-new.md").write_text(
+            (root / "content" / "articles" / "story-2.md").read_text(encoding="utf-8")
+            .replace("title: \"Story-2\"", "title: \"Another\""), encoding="utf-8")
+    builder = Builder(root, OPTIONS)
+    assert builder.build().fast is fast
+    builder.close()
+    assert cache_files(root) == ["newsgen.sqlite"]
