@@ -453,7 +453,7 @@ class Builder(FastRebuilds):
         )
         if result.ingest and result.ingest.failed:
             state.signature = ""  # a failed seed must be retried next time
-        self.store.save(state, memo)
+        self.store.save(state, memo, self._jobs())
         self.state = state
         self._dirty = False
 

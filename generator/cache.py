@@ -305,8 +305,42 @@ class CacheStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('outputs_valid', ?)", (b"0",))
                 db.execute("DELETE FROM meta WHERE key = 'signature'")
 
-    def save(self, state: BuildState, memo: Memo | None = None) -> None:
-        """Replace the saved state (and the fast-rebuild memo: without one, none is kept)."""
+    def save(self, state: BuildState, memo: Memo | None = None, jobs: int = 1) -> None:
+        """Replace the saved state (and the fast-rebuild memo: without one, none is kept).
+
+        With `jobs` > 1, a fresh cache's largest memo tables are written by a forked process
+        meanwhile, in a transaction of its own (the rename makes the two one): the save is
+        serial work at the end of a cold build, when the other cores are idle.
+        """
+        with self._failing("write", corrupt_too=True):
+            if self._fresh is not None and memo is not None and jobs > 1:
+                from .workers import fork_map
+
+                def part(start: int, stop: int) -> None:
+                    if start == 0:
+                        self._save_rows(state, memo, bulk=False)
+                    else:
+                        self._save_bulk_rows_in_fork(memo)
+
+                fork_map(part, 2, 2, minimum=0)
+            else:
+                self._save_rows(state, memo)
+            if self._fresh is not None:
+                self._put_fresh_in_place(self._connect())
+            else:
+                self._remove_abandoned_fresh()
+
+    def _save_bulk_rows_in_fork(self, memo: Memo) -> None:
+        from . import memostore
+
+        self.after_fork()
+        db = self._connect()
+        # It waits for the parent's transaction to commit, however long the site makes that.
+        db.execute("PRAGMA busy_timeout = 3600000")
+        memostore.save_bulk_rows(db, memo)
+        self.close()
+
+    def _save_rows(self, state: BuildState, memo: Memo | None, bulk: bool = True) -> None:
         outputs, state.outputs = state.outputs, {}
         try:
             pickled = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
@@ -321,24 +355,19 @@ class CacheStore:
             "seeds": pickle.dumps(state.seeds, protocol=pickle.HIGHEST_PROTOCOL),
             "state": pickled,
         }
-        with self._failing("write", corrupt_too=True):
-            db = self._connect()
-            with db:
-                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
-                db.execute("DELETE FROM outputs")
-                # In key order: SQLite appends to its B-tree instead of splitting pages all over
-                # it (4x faster for the 170,000 outputs of a 100,000-article site).
-                db.executemany("INSERT INTO outputs VALUES (?, ?)", sorted(state.outputs.items()))
-                if memo is not None:
-                    from . import memostore
+        db = self._connect()
+        with db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
+            db.execute("DELETE FROM outputs")
+            # In key order: SQLite appends to its B-tree instead of splitting pages all over
+            # it (4x faster for the 170,000 outputs of a 100,000-article site).
+            db.executemany("INSERT INTO outputs VALUES (?, ?)", sorted(state.outputs.items()))
+            if memo is not None:
+                from . import memostore
 
-                    memostore.save_memo(db, memo)
-                else:
-                    db.execute("DELETE FROM memo")
-            if self._fresh is not None:
-                self._put_fresh_in_place(db)
+                memostore.save_memo(db, memo, bulk)
             else:
-                self._remove_abandoned_fresh()
+                db.execute("DELETE FROM memo")
 
     def _remove_abandoned_fresh(self) -> None:
         """Delete a fresh file a killed build left (its next begin_fresh would, but an

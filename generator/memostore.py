@@ -47,8 +47,9 @@ MEMO_FORMAT = b"5"
 INPUT_DELTAS = 500
 
 
-def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
-    """Replace the stored memo with `memo` (inside the caller's transaction)."""
+def save_memo(db: sqlite3.Connection, memo: Memo, bulk: bool = True) -> None:
+    """Replace the stored memo with `memo` (inside the caller's transaction). With `bulk`
+    False, the two largest tables are left to save_bulk_rows (see CacheStore.save)."""
     renderer = memo.renderer
     skeleton = replace(memo.site, entries={})
     rows = {
@@ -65,21 +66,37 @@ def save_memo(db: sqlite3.Connection, memo: Memo) -> None:
     }
     # Read everything first: a memo read from the cache reads these tables lazily, and would
     # find them emptied below.
-    entries, jobs = dict(memo.site.entries), list(memo.jobs)
+    bulk_rows = (dict(memo.site.entries), list(memo.jobs)) if bulk else None
     dependents, shas, cards = dict(memo.dependents), dict(memo.shas), dict(memo.cards)
-    for table in ("memo", "memo_entries", "memo_jobs", "memo_dependents", "memo_hashes",
-                  "memo_inputs"):
+    for table in ("memo", "memo_dependents", "memo_hashes", "memo_inputs", *(
+            BULK_TABLES if bulk else ())):
         db.execute(f"DELETE FROM {table}")
     db.executemany("INSERT INTO memo VALUES (?, ?)", rows.items())
+    if bulk_rows is not None:
+        _insert_bulk_rows(db, *bulk_rows)
     # Rows in key order, as cache.save does: appended to each B-tree, not scattered over it.
-    db.executemany("INSERT INTO memo_entries VALUES (?, ?)",
-                   ((key, pickle.dumps(entry, _PICKLE)) for key, entry in sorted(entries.items())))
-    db.executemany("INSERT INTO memo_jobs VALUES (?, ?)",
-                   ((position, _job_row(job)) for position, job in enumerate(jobs)))
     db.executemany("INSERT INTO memo_dependents VALUES (?, ?)",
                    ((key, marshal.dumps(positions)) for key, positions in sorted(dependents.items())))
     db.executemany("INSERT INTO memo_hashes VALUES (?, ?, ?)",
                    ((key, sha, cards[key]) for key, sha in sorted(shas.items())))
+
+
+# The memo's largest tables: half the memo's save at 100,000 articles.
+BULK_TABLES = ("memo_entries", "memo_jobs")
+
+
+def save_bulk_rows(db: sqlite3.Connection, memo: Memo) -> None:
+    """Fill the empty BULK_TABLES of a new cache, in a transaction of its own."""
+    with db:
+        _insert_bulk_rows(db, dict(memo.site.entries), list(memo.jobs))
+
+
+def _insert_bulk_rows(db: sqlite3.Connection, entries: Mapping[str, Any],
+                      jobs: Sequence[RenderJob]) -> None:
+    db.executemany("INSERT INTO memo_entries VALUES (?, ?)",
+                   ((key, pickle.dumps(entry, _PICKLE)) for key, entry in sorted(entries.items())))
+    db.executemany("INSERT INTO memo_jobs VALUES (?, ?)",
+                   ((position, _job_row(job)) for position, job in enumerate(jobs)))
 
 
 def _job_row(job: RenderJob) -> bytes:

@@ -292,7 +292,7 @@ def test_clean_build_killed_before_saving_its_cache_does_not_mislead_the_next_on
     monkeypatch.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)
     switch(site, b)
 
-    def killed(self: object, state: object, memo: object = None) -> None:
+    def killed(self: object, state: object, memo: object = None, jobs: int = 1) -> None:
         raise _Killed
 
     with monkeypatch.context() as patch:

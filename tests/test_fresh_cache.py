@@ -4,6 +4,8 @@ happens before that rename."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
@@ -27,6 +29,13 @@ def cache_files(root: Path) -> list[str]:
 def meta(root: Path) -> dict[str, bytes]:
     with closing(sqlite3.connect(root / CACHE)) as db:
         return {key: bytes(value) for key, value in db.execute("SELECT key, value FROM meta")}
+
+
+def memo_rows(root: Path) -> tuple[list[tuple[object, ...]], ...]:
+    with closing(sqlite3.connect(root / CACHE)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return tuple(db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                     for table in ("memo_entries", "memo_jobs", "outputs"))
 
 
 def test_a_cold_build_puts_a_complete_cache_in_place(tmp_path: Path) -> None:
@@ -134,3 +143,31 @@ def test_a_fresh_file_a_killed_build_left_goes_with_the_next_save(tmp_path: Path
     assert builder.build().fast is fast
     builder.close()
     assert cache_files(root) == ["newsgen.sqlite"]
+
+
+def test_a_parallel_cold_build_writes_the_largest_memo_tables_from_a_fork(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import memostore
+
+    root = make_site(tmp_path / "site", count=30)
+    age(root)
+    writers = tmp_path / "writers"
+    save_bulk_rows = memostore.save_bulk_rows
+
+    def spy(db: sqlite3.Connection, memo: object) -> None:
+        with writers.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        save_bulk_rows(db, memo)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(memostore, "save_bulk_rows", spy)
+    build(root, replace(OPTIONS, jobs=2))
+    assert writers.read_text().split() != [str(os.getpid())]  # one line, from another process
+    assert len(writers.read_text().split()) == 1
+    serial = tmp_path / "serial"
+    shutil.copytree(root, serial, ignore=shutil.ignore_patterns("public", ".cache"))
+    build(serial, OPTIONS)  # one process: no fork, so no second line in the log
+    assert len(writers.read_text().split()) == 1
+    assert memo_rows(root) == memo_rows(serial) and len(memo_rows(root)[0]) >= 30
+    body_edit(root, name="story-7")
+    assert build(root, OPTIONS).fast  # reads the rows the fork wrote
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
