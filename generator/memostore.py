@@ -14,7 +14,7 @@ from __future__ import annotations
 import marshal
 import pickle
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -47,9 +47,17 @@ MEMO_FORMAT = b"5"
 INPUT_DELTAS = 500
 
 
-def save_memo(db: sqlite3.Connection, memo: Memo, bulk: bool = True) -> None:
-    """Replace the stored memo with `memo` (inside the caller's transaction). With `bulk`
-    False, the two largest tables are left to save_bulk_rows (see CacheStore.save)."""
+# Rows to write, by table: (INSERT statement, rows).
+MemoRows = dict[str, tuple[str, Iterable[tuple[Any, ...]]]]
+# The memo's largest tables: half the memo's save at 100,000 articles.
+BULK_TABLES = ("memo_entries", "memo_jobs")
+_BULK_CHUNK = 5000
+
+
+def memo_rows(memo: Memo, bulk: bool = True) -> MemoRows:
+    """The stored memo's rows. All but BULK_TABLES are encoded now, before the transaction that
+    writes them: a process writing those meanwhile (CacheStore.save) then waits only for the
+    inserts. Without `bulk` those two tables are left to save_bulk_rows."""
     renderer = memo.renderer
     skeleton = replace(memo.site, entries={})
     rows = {
@@ -65,38 +73,51 @@ def save_memo(db: sqlite3.Connection, memo: Memo, bulk: bool = True) -> None:
         "format": MEMO_FORMAT,
     }
     # Read everything first: a memo read from the cache reads these tables lazily, and would
-    # find them emptied below.
-    bulk_rows = (dict(memo.site.entries), list(memo.jobs)) if bulk else None
-    dependents, shas, cards = dict(memo.dependents), dict(memo.shas), dict(memo.cards)
-    for table in ("memo", "memo_dependents", "memo_hashes", "memo_inputs", *(
-            BULK_TABLES if bulk else ())):
-        db.execute(f"DELETE FROM {table}")
-    db.executemany("INSERT INTO memo VALUES (?, ?)", rows.items())
-    if bulk_rows is not None:
-        _insert_bulk_rows(db, *bulk_rows)
+    # find them emptied when they are written.
+    tables: MemoRows = {"memo": ("INSERT INTO memo VALUES (?, ?)", list(rows.items()))}
+    if bulk:  # encoded as they are inserted: a list of them all would be 280 MB at 100k
+        entries, jobs = sorted(memo.site.entries.items()), list(memo.jobs)
+        tables["memo_entries"] = (_INSERT_ENTRY, map(_entry_row, entries))
+        tables["memo_jobs"] = (_INSERT_JOB, enumerate(map(_job_row, jobs)))
+    shas, cards = memo.shas, memo.cards
     # Rows in key order, as cache.save does: appended to each B-tree, not scattered over it.
-    db.executemany("INSERT INTO memo_dependents VALUES (?, ?)",
-                   ((key, marshal.dumps(positions)) for key, positions in sorted(dependents.items())))
-    db.executemany("INSERT INTO memo_hashes VALUES (?, ?, ?)",
-                   ((key, sha, cards[key]) for key, sha in sorted(shas.items())))
+    tables["memo_dependents"] = ("INSERT INTO memo_dependents VALUES (?, ?)", [
+        (key, marshal.dumps(positions)) for key, positions in sorted(memo.dependents.items())])
+    tables["memo_hashes"] = ("INSERT INTO memo_hashes VALUES (?, ?, ?)", [
+        (key, sha, cards[key]) for key, sha in sorted(shas.items())])
+    return tables
 
 
-# The memo's largest tables: half the memo's save at 100,000 articles.
-BULK_TABLES = ("memo_entries", "memo_jobs")
+def write_memo_rows(db: sqlite3.Connection, tables: MemoRows) -> None:
+    """Empty the memo's tables (those in `tables`, and the fast rebuilds' memo_inputs) and
+    write `tables` into them, inside the caller's transaction."""
+    for table in (*tables, "memo_inputs"):
+        db.execute(f"DELETE FROM {table}")
+    for statement, rows in tables.values():
+        db.executemany(statement, rows)
 
 
 def save_bulk_rows(db: sqlite3.Connection, memo: Memo) -> None:
-    """Fill the empty BULK_TABLES of a new cache, in a transaction of its own."""
-    with db:
-        _insert_bulk_rows(db, dict(memo.site.entries), list(memo.jobs))
+    """Fill the empty BULK_TABLES of a new cache, a transaction per chunk of rows, each chunk
+    encoded before its transaction opens: the writer of the other tables waits only for
+    inserts, and this one for at most one of its transactions."""
+    entries, jobs = sorted(memo.site.entries.items()), list(memo.jobs)
+    for start in range(0, len(entries), _BULK_CHUNK):
+        entry_rows = list(map(_entry_row, entries[start:start + _BULK_CHUNK]))
+        with db:
+            db.executemany(_INSERT_ENTRY, entry_rows)
+    for start in range(0, len(jobs), _BULK_CHUNK):
+        job_rows = list(enumerate(map(_job_row, jobs[start:start + _BULK_CHUNK]), start))
+        with db:
+            db.executemany(_INSERT_JOB, job_rows)
 
 
-def _insert_bulk_rows(db: sqlite3.Connection, entries: Mapping[str, Any],
-                      jobs: Sequence[RenderJob]) -> None:
-    db.executemany("INSERT INTO memo_entries VALUES (?, ?)",
-                   ((key, pickle.dumps(entry, _PICKLE)) for key, entry in sorted(entries.items())))
-    db.executemany("INSERT INTO memo_jobs VALUES (?, ?)",
-                   ((position, _job_row(job)) for position, job in enumerate(jobs)))
+_INSERT_ENTRY = "INSERT INTO memo_entries VALUES (?, ?)"
+_INSERT_JOB = "INSERT INTO memo_jobs VALUES (?, ?)"
+
+
+def _entry_row(item: tuple[str, Any]) -> tuple[str, bytes]:
+    return item[0], pickle.dumps(item[1], _PICKLE)
 
 
 def _job_row(job: RenderJob) -> bytes:
@@ -213,7 +234,7 @@ class StoredRows(Mapping[str, T]):
         return value
 
     def __iter__(self) -> Iterator[str]:
-        # Whole-site walks run on a stored memo only when save_memo copies it.
+        # Whole-site walks run on a stored memo only when memo_rows copies it.
         return _keys(self._db, self._table)
 
     def __len__(self) -> int:

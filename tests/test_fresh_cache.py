@@ -160,6 +160,7 @@ def test_a_parallel_cold_build_writes_the_largest_memo_tables_from_a_fork(
         save_bulk_rows(db, memo)  # type: ignore[arg-type]
 
     monkeypatch.setattr(memostore, "save_bulk_rows", spy)
+    monkeypatch.setattr(memostore, "_BULK_CHUNK", 7)  # several transactions per table
     build(root, replace(OPTIONS, jobs=2))
     assert writers.read_text().split() != [str(os.getpid())]  # one line, from another process
     assert len(writers.read_text().split()) == 1
