@@ -139,6 +139,8 @@ class Builder(FastRebuilds):
                 # Scanned before another build ran (and perhaps ingested): out of date. (A
                 # build that ran before this one asked for the lock: see _scan.)
                 self._drop_scan_ahead()
+            if self.store.replaced():
+                self._forget_cache()
             # What a one-build process keeps, the collector need not walk again. Not in the
             # dev server: every build's freeze would reset the young collections' count and
             # then hand what it froze to the oldest generation, so its garbage would pile up.
@@ -316,12 +318,24 @@ class Builder(FastRebuilds):
 
     def close(self) -> None:
         """Save what fast rebuilds kept in memory (the dev server calls this on exit)."""
-        if self._dirty and self.state is not None:
-            self.store.save(self.state, self.memo)
-        self._flush_unsaved()
+        if self._dirty:
+            # Under the lock, as every save is: a build running in another process may be
+            # writing a fresh cache, which the save would otherwise take for a killed one's.
+            with build_lock(self.root):
+                if self.store.replaced():  # that build replaced the cache (and the output)
+                    self._forget_cache()
+                elif self.state is not None:
+                    self.store.save(self.state, self.memo)
+                self._flush_unsaved()
         self._dirty = False
         self.store.close()
         self._drop_scan_ahead()  # a build that failed before it scanned
+
+    def _forget_cache(self) -> None:
+        """Drop what was read from, or is still to be saved into, a cache file that another
+        process has since replaced (CacheStore.replaced): the next build reads the new one."""
+        self.state, self.memo, self._loaded = None, None, False
+        self._dirty, self._unsaved = False, Unsaved()
 
     def _count(self, result: BuildResult, written: WriteSummary,
                counts: tuple[int, int, int, int, int]) -> None:

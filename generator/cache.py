@@ -18,7 +18,7 @@ import pickle
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -104,17 +104,21 @@ class CacheStore:
         # (begin_fresh); None while the build reads and updates `path` itself.
         self._fresh: Path | None = None
         self._fresh_owner = 0  # the process that may delete it (not a worker it forked)
+        # (device, inode) of the cache file this store last opened or put in place: another
+        # process's build from nothing replaces the file (see replaced()).
+        self._identity: tuple[int, int] | None = None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, timeout: float = 30) -> sqlite3.Connection:
         if self._db is None:
             # A file that is not a database raises sqlite3.DatabaseError: `_meta` discards it.
             with self._failing("open"):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # check_same_thread=False: the dev server builds in a worker thread and saves
                 # on exit from the main thread; builds are serialised, never concurrent.
-                self._db = sqlite3.connect(self._fresh or self.path, timeout=30,
+                self._db = sqlite3.connect(self._fresh or self.path, timeout=timeout,
                                            check_same_thread=False)
                 if self._fresh is None:
+                    self._identity = _identity(self.path)
                     self._db.execute("PRAGMA journal_mode=WAL")
                     self._db.execute("PRAGMA synchronous=NORMAL")
                 else:  # no reader sees this file before it is complete: see begin_fresh
@@ -288,6 +292,17 @@ class CacheStore:
             _remove_database(fresh)
         self._fresh, self._fresh_owner = fresh, os.getpid()
 
+    def replaced(self) -> bool:
+        """True when the cache file is no longer the one this store opened or wrote: another
+        process built the cache from nothing since. The connection is then closed (writes
+        through it would go to the deleted file) and the caller must forget what it read.
+        Called by a long-lived builder (the dev server) under the build lock."""
+        if self._identity is None or self._identity == _identity(self.path):
+            return False
+        self.close()
+        self._identity = None
+        return True
+
     def _fresh_path(self) -> Path:
         return self.path.with_name(self.path.name + ".new")
 
@@ -312,31 +327,45 @@ class CacheStore:
         meanwhile, in a transaction of its own (the rename makes the two one): the save is
         serial work at the end of a cold build, when the other cores are idle.
         """
-        with self._failing("write", corrupt_too=True):
-            if self._fresh is not None and memo is not None and jobs > 1:
-                from .workers import fork_map
-
-                def part(start: int, stop: int) -> None:
-                    if start == 0:
-                        self._save_rows(state, memo, bulk=False)
-                    else:
-                        self._save_bulk_rows_in_fork(memo)
-
-                fork_map(part, 2, 2, minimum=0)
-            else:
-                self._save_rows(state, memo)
+        try:
+            with self._failing("write", corrupt_too=True):
+                if self._fresh is not None and memo is not None and jobs > 1:
+                    self._save_in_two_processes(state, memo)
+                else:
+                    self._save_rows(state, memo)
+                if self._fresh is not None:
+                    self._put_fresh_in_place(self._connect())
+                else:
+                    self._remove_abandoned_fresh()
+        except BaseException:
             if self._fresh is not None:
-                self._put_fresh_in_place(self._connect())
+                self.close()  # a fresh file half saved must not be read as the cache
+            raise
+
+    def _save_in_two_processes(self, state: BuildState, memo: Memo) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from .workers import fork_map
+
+        def part(start: int, stop: int) -> None:
+            if start == 0:
+                self._save_rows(state, memo, bulk=False)
             else:
-                self._remove_abandoned_fresh()
+                self._save_bulk_rows_in_fork(memo)
+
+        try:
+            fork_map(part, 2, 2, minimum=0)
+        except BrokenProcessPool as err:  # the writer was killed (out of memory, say)
+            raise CacheError(f"cannot write the build cache: its writer process died ({err})",
+                             SourceLocation(self.path),
+                             hint=f"build again (deleting {CACHE_DIR}/ is always safe)") from err
 
     def _save_bulk_rows_in_fork(self, memo: Memo) -> None:
         from . import memostore
 
         self.after_fork()
-        db = self._connect()
-        # It waits for the parent's transaction to commit, however long the site makes that.
-        db.execute("PRAGMA busy_timeout = 3600000")
+        # It may wait for the parent's transaction, however long the site makes that.
+        db = self._connect(timeout=3600)
         memostore.save_bulk_rows(db, memo)
         self.close()
 
@@ -378,15 +407,19 @@ class CacheStore:
 
     def _put_fresh_in_place(self, db: sqlite3.Connection) -> None:
         """Rename the completed fresh file over the cache (see begin_fresh)."""
-        fresh, self._fresh = self._fresh, None
+        fresh = self._fresh
         assert fresh is not None
-        # In write-ahead-log mode already, so the next build's first read need not convert it.
-        db.execute("PRAGMA journal_mode=WAL")
+        # In write-ahead-log mode already, so the next build's first read need not convert it
+        # (if this fails, that read does).
+        with suppress(sqlite3.OperationalError):
+            db.execute("PRAGMA journal_mode=WAL")
+        self._fresh = None
         self.close()
         # The old file's log must go first: beside the new file it would be replayed into it.
         _remove_database(self.path)
         _remove_database(fresh, keep_main=True)
         os.replace(fresh, self.path)
+        self._identity = _identity(self.path)
 
     def put_html(self, items: Iterable[tuple[str, str]]) -> None:
         with self._failing("write", corrupt_too=True):
@@ -446,6 +479,14 @@ class CacheStore:
 
 
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _remove_database(path: Path, keep_main: bool = False) -> None:

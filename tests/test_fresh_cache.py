@@ -172,3 +172,104 @@ def test_a_parallel_cold_build_writes_the_largest_memo_tables_from_a_fork(
     body_edit(root, name="story-7")
     assert build(root, OPTIONS).fast  # reads the rows the fork wrote
     assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_a_dev_server_follows_a_cache_another_process_rebuilt_from_nothing(
+        tmp_path: Path) -> None:
+    """Its connection was to the replaced file: writes through it would be lost, and the new
+    cache trusted while describing output the dev server had since rewritten."""
+    root = make_site(tmp_path / "site", count=12)
+    age(root)
+    Builder(root, OPTIONS).build()
+    dev = Builder(root, OPTIONS, keep_memo=True)
+    assert dev.build().up_to_date  # reads the stored memo: its connection is open
+    build(root, replace(OPTIONS, cache=False))  # another process's build from nothing
+    target = root / "content" / "articles" / "story-3.md"
+    original = target.read_bytes()
+    body_edit(root, "\nA sentence that will be taken back.\n", name="story-3")
+    dev.build({target})
+    dev.close()
+    target.write_bytes(original)
+    assert not build(root, OPTIONS).up_to_date
+    published = snapshot(root / "public")
+    assert not any(b"taken back" in page for page in published.values())
+    assert published == clean_build_of(root, tmp_path / "clean")
+
+
+def test_closing_a_dev_server_waits_for_a_running_build(tmp_path: Path) -> None:
+    """Its save runs under the build lock: a build writing a fresh cache meanwhile must not
+    have that file taken for a killed build's and deleted."""
+    import fcntl
+    import threading
+
+    root = make_site(tmp_path / "site", count=8)
+    age(root)
+    Builder(root, OPTIONS).build()
+    dev = Builder(root, OPTIONS, keep_memo=True)
+    body_edit(root, name="story-3")
+    assert dev.build().fast  # unsaved until close()
+    with open(root / ".newsgen.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a build in another process
+        running = root / ".cache" / "newsgen.sqlite.new"
+        running.write_bytes(b"being written")
+        closing_thread = threading.Thread(target=dev.close)
+        closing_thread.start()
+        closing_thread.join(0.5)
+        assert closing_thread.is_alive()  # still waiting for the lock
+        assert running.exists()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    closing_thread.join(30)
+    assert not closing_thread.is_alive()
+    body_edit(root, text="\nA second edit.\n", name="story-4")
+    assert build(root, OPTIONS).fast  # what the dev server saved is usable
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_a_forked_writer_that_fails_leaves_no_cache_to_trust(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import memostore
+    from generator.errors import CacheError
+
+    root = make_site(tmp_path / "site", count=12)
+
+    def failing(db: sqlite3.Connection, memo: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(memostore, "save_bulk_rows", failing)
+    server = Builder(root, replace(OPTIONS, jobs=2), keep_memo=True)  # lives on after it
+    with pytest.raises(CacheError, match="cannot write the build cache"):
+        server.build()
+    # At once, not when the builder closes: its next build would read the half-saved file.
+    assert cache_files(root) == []
+    server.close()
+    monkeypatch.undo()
+    build(root, OPTIONS)
+    assert snapshot(root / "public") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_a_database_made_beside_the_fresh_one_is_replaced_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between the old cache's deletion and the rename, a reader may create an empty cache
+    file and a log at the cache's path: the rename must not leave the log beside the new file."""
+    root = make_site(tmp_path / "site", count=6)
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE filler (value BLOB)")
+    with db:
+        db.executemany("INSERT INTO filler VALUES (?)", [(bytes(3000),)] * 200)
+    log = Path(f"{other}-wal").read_bytes()
+    db.close()
+    save = CacheStore.save
+
+    def reader_meanwhile(store: CacheStore, *args: object, **kwargs: object) -> None:
+        shutil.copyfile(other, root / CACHE)
+        Path(f"{root / CACHE}-wal").write_bytes(log)
+        save(store, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CacheStore, "save", reader_meanwhile)
+    build(root, OPTIONS)
+    monkeypatch.undo()
+    assert memo_rows(root)[2]  # the outputs table: the new cache, intact
+    assert cache_files(root) == ["newsgen.sqlite"]
