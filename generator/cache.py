@@ -2,7 +2,8 @@
 
 Lives in `.cache/newsgen.sqlite` (safe to delete). One SQLite transaction per save, so a killed
 build leaves the previous, consistent state. A build that starts without a usable cache writes
-a new file beside it instead, without a journal, and renames it into place once saved.
+a new file beside it instead, without a journal, and renames it into place once saved
+(cachefile.py).
 The version key covers the generator, the Markdown settings and Python; a corrupt or
 mismatched cache is discarded with a warning, never trusted. A cache that cannot be written
 (disk full, read-only) is a `CacheError`, never a traceback.
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .cachefile import CacheFile, remove_database
 from .errors import CacheError, Diagnostic, SourceLocation
 from .model import (
     INGEST_VERSION,
@@ -100,13 +102,7 @@ class CacheStore:
         self.path = root / CACHE_DIR / "newsgen.sqlite"
         self.warnings: list[Diagnostic] = []
         self._db: sqlite3.Connection | None = None
-        # The file a cache made from nothing is written to until save() renames it over `path`
-        # (begin_fresh); None while the build reads and updates `path` itself.
-        self._fresh: Path | None = None
-        self._fresh_owner = 0  # the process that may delete it (not a worker it forked)
-        # (device, inode) of the cache file this store last opened or put in place: another
-        # process's build from nothing replaces the file (see replaced()).
-        self._identity: tuple[int, int] | None = None
+        self._file = CacheFile(self.path)  # which file; a fresh one replacing it (cachefile.py)
 
     def _connect(self, timeout: float = 30) -> sqlite3.Connection:
         if self._db is None:
@@ -115,13 +111,13 @@ class CacheStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # check_same_thread=False: the dev server builds in a worker thread and saves
                 # on exit from the main thread; builds are serialised, never concurrent.
-                self._db = sqlite3.connect(self._fresh or self.path, timeout=timeout,
+                self._db = sqlite3.connect(self._file.target, timeout=timeout,
                                            check_same_thread=False)
-                if self._fresh is None:
-                    self._identity = _identity(self.path)
+                self._file.opened()
+                if self._file.fresh is None:
                     self._db.execute("PRAGMA journal_mode=WAL")
                     self._db.execute("PRAGMA synchronous=NORMAL")
-                else:  # no reader sees this file before it is complete: see begin_fresh
+                else:  # no reader sees this file before it is complete (cachefile.py)
                     self._db.execute("PRAGMA journal_mode=OFF")
                     self._db.execute("PRAGMA synchronous=OFF")
                 self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
@@ -267,52 +263,39 @@ class CacheStore:
                 memostore.update_memo(db, memo, edited, restated)
                 db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?)", outputs.items())
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.items())
-            self._remove_abandoned_fresh()
+            self._file.remove_abandoned()
 
     def discard(self, message: str) -> None:
         """Delete the cache, with a warning: it cannot be trusted (the build then redoes it)."""
         self.warnings.append(Diagnostic("warning", message, SourceLocation(self.path),
                                         f"deleting {CACHE_DIR}/ is always safe"))
         self.close()
-        _remove_database(self.path)
+        remove_database(self.path)
 
     def begin_fresh(self) -> None:
-        """Write the cache from nothing into a file of its own, renamed over the cache by save().
-
-        For a build that found no usable cache: every row is new, so SQLite's journal would
-        only write each page twice (the write-ahead log, then the file) and sync the disk at
-        every checkpoint (1 GB and hundreds of syncs at 100,000 articles). Without a journal
-        this file may be left damaged by a killed build, but nothing opens it before save()
-        renames it into place, and the next build starts it again. Not synced either: the
-        cache is only ever a shortcut, and one damaged by a power cut is discarded on reading.
-        """
+        """Write the cache from nothing into a file of its own, which save() renames over the
+        cache (for a build that found no usable cache: cachefile.py)."""
         self.close()
-        fresh = self._fresh_path()
         with self._failing("open"):
-            _remove_database(fresh)
-        self._fresh, self._fresh_owner = fresh, os.getpid()
+            self._file.begin_fresh()
 
     def replaced(self) -> bool:
-        """True when the cache file is no longer the one this store opened or wrote: another
-        process built the cache from nothing since. The connection is then closed (writes
-        through it would go to the deleted file) and the caller must forget what it read.
-        Called by a long-lived builder (the dev server) under the build lock."""
-        if self._identity is None or self._identity == _identity(self.path):
+        """True when another process's build from nothing has replaced the cache file since
+        this store opened or wrote it. The connection is then closed (writes through it would
+        go to the deleted file) and the caller must forget what it read. Called by a
+        long-lived builder (the dev server) under the build lock."""
+        if not self._file.replaced():
             return False
         self.close()
-        self._identity = None
         return True
-
-    def _fresh_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".new")
 
     def invalidate_outputs(self) -> None:
         """Called before writing into the live output folder (see `load`)."""
-        if self._fresh is not None:
+        if self._file.fresh is not None:
             # The old cache describes the output about to be replaced, and the fresh one
             # will replace it: delete it now, so a build killed before save() cannot trust it.
             with self._failing("write"):
-                _remove_database(self.path)
+                self._file.remove_old()
             return
         with self._failing("write", corrupt_too=True):
             db = self._connect()
@@ -329,16 +312,16 @@ class CacheStore:
         """
         try:
             with self._failing("write", corrupt_too=True):
-                if self._fresh is not None and memo is not None and jobs > 1:
+                if self._file.fresh is not None and memo is not None and jobs > 1:
                     self._save_in_two_processes(state, memo)
                 else:
                     self._save_rows(state, memo)
-                if self._fresh is not None:
+                if self._file.fresh is not None:
                     self._put_fresh_in_place(self._connect())
                 else:
-                    self._remove_abandoned_fresh()
+                    self._file.remove_abandoned()
         except BaseException:
-            if self._fresh is not None:
+            if self._file.fresh is not None:
                 self.close()  # a fresh file half saved must not be read as the cache
             raise
 
@@ -399,27 +382,14 @@ class CacheStore:
             else:
                 db.execute("DELETE FROM memo")
 
-    def _remove_abandoned_fresh(self) -> None:
-        """Delete a fresh file a killed build left (its next begin_fresh would, but an
-        incremental build never calls it). Only while saving: builds hold the build lock, so
-        no other build is writing one."""
-        _remove_database(self._fresh_path())
-
     def _put_fresh_in_place(self, db: sqlite3.Connection) -> None:
-        """Rename the completed fresh file over the cache (see begin_fresh)."""
-        fresh = self._fresh
-        assert fresh is not None
         # In write-ahead-log mode already, so the next build's first read need not convert it
         # (if this fails, that read does).
         with suppress(sqlite3.OperationalError):
             db.execute("PRAGMA journal_mode=WAL")
-        self._fresh = None
-        self.close()
-        # The old file's log must go first: beside the new file it would be replayed into it.
-        _remove_database(self.path)
-        _remove_database(fresh, keep_main=True)
-        os.replace(fresh, self.path)
-        self._identity = _identity(self.path)
+        self._db = None
+        db.close()
+        self._file.put_in_place()
 
     def put_html(self, items: Iterable[tuple[str, str]]) -> None:
         with self._failing("write", corrupt_too=True):
@@ -473,26 +443,10 @@ class CacheStore:
         if self._db is not None:
             self._db.close()
             self._db = None
-        if self._fresh is not None and self._fresh_owner == os.getpid():
-            _remove_database(self._fresh)
-            self._fresh = None
+        self._file.drop_fresh()
 
 
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
-def _remove_database(path: Path, keep_main: bool = False) -> None:
-    """Delete an SQLite file with its log and shared-memory index (absent ones are fine)."""
-    for suffix in ("-wal", "-shm", "-journal") if keep_main else ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _no_space(folder: Path) -> bool:
