@@ -39,10 +39,13 @@ class CacheFile:
         if self.fresh is None:
             self._identity = _identity(self.path)
 
+    @property
+    def _fresh_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".new")
+
     def begin_fresh(self) -> None:
-        fresh = self.path.with_name(self.path.name + ".new")
-        remove_database(fresh)  # a killed build's
-        self.fresh, self._owner = fresh, os.getpid()
+        remove_database(self._fresh_path)  # a killed build's
+        self.fresh, self._owner = self._fresh_path, os.getpid()
 
     def drop_fresh(self) -> None:
         """Delete a fresh file that was never put in place (only the process writing it)."""
@@ -57,7 +60,7 @@ class CacheFile:
     def remove_abandoned(self) -> None:
         """Delete a fresh file a killed build left. Only while saving: builds hold the build
         lock, so no other build is writing one."""
-        remove_database(self.path.with_name(self.path.name + ".new"))
+        remove_database(self._fresh_path)
 
     def put_in_place(self) -> None:
         """Rename the completed fresh file over the cache."""

@@ -31,6 +31,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,6 @@ def why_not_start(root: Path) -> str:
         return f"the project is on a {fs_type} file system, where inotify may miss edits"
     failed = root / ".cache" / FAILED_NAME
     with contextlib.suppress(OSError):
-        import time
-
         if time.time() - failed.stat().st_mtime < IDLE_SECONDS:
             return f"the last one could not start ({failed})"
     state = running(root)

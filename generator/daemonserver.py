@@ -84,7 +84,7 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     if fresh_log and stat_module.S_ISREG(os.fstat(1).st_mode):
         os.ftruncate(1, 0)  # the log `start` opened for appending: this daemon's alone now
     # A daemon that cannot start (no Unix sockets or inotify here, a damaged .cache/) leaves a
-    # note, so that builds do not start it again and again (daemon.recently_failed).
+    # note, so that builds do not start it again and again (daemon.why_not_start).
     failed = cache / FAILED_NAME
     try:
         for name in PRELOAD:

@@ -11,6 +11,7 @@ rebuild (0.4 s at 10,000 articles). Everything here is a plain function of the s
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import pickle
 import sqlite3
@@ -49,6 +50,8 @@ INPUT_DELTAS = 500
 
 # Rows to write, by table: (INSERT statement, rows).
 MemoRows = dict[str, tuple[str, Iterable[tuple[Any, ...]]]]
+# The same, as iterators (taken in chunks by save_bulk_rows).
+BulkRows = dict[str, tuple[str, Iterator[tuple[Any, ...]]]]
 # The memo's largest tables: half the memo's save at 100,000 articles.
 BULK_TABLES = ("memo_entries", "memo_jobs")
 _BULK_CHUNK = 5000
@@ -75,10 +78,8 @@ def memo_rows(memo: Memo, bulk: bool = True) -> MemoRows:
     # Read everything first: a memo read from the cache reads these tables lazily, and would
     # find them emptied when they are written.
     tables: MemoRows = {"memo": ("INSERT INTO memo VALUES (?, ?)", list(rows.items()))}
-    if bulk:  # encoded as they are inserted: a list of them all would be 280 MB at 100k
-        entries, jobs = sorted(memo.site.entries.items()), list(memo.jobs)
-        tables["memo_entries"] = (_INSERT_ENTRY, map(_entry_row, entries))
-        tables["memo_jobs"] = (_INSERT_JOB, enumerate(map(_job_row, jobs)))
+    if bulk:
+        tables.update(_bulk_rows(memo))
     shas, cards = memo.shas, memo.cards
     # Rows in key order, as cache.save does: appended to each B-tree, not scattered over it.
     tables["memo_dependents"] = ("INSERT INTO memo_dependents VALUES (?, ?)", [
@@ -101,19 +102,19 @@ def save_bulk_rows(db: sqlite3.Connection, memo: Memo) -> None:
     """Fill the empty BULK_TABLES of a new cache, a transaction per chunk of rows, each chunk
     encoded before its transaction opens: the writer of the other tables waits only for
     inserts, and this one for at most one of its transactions."""
-    entries, jobs = sorted(memo.site.entries.items()), list(memo.jobs)
-    for start in range(0, len(entries), _BULK_CHUNK):
-        entry_rows = list(map(_entry_row, entries[start:start + _BULK_CHUNK]))
-        with db:
-            db.executemany(_INSERT_ENTRY, entry_rows)
-    for start in range(0, len(jobs), _BULK_CHUNK):
-        job_rows = list(enumerate(map(_job_row, jobs[start:start + _BULK_CHUNK]), start))
-        with db:
-            db.executemany(_INSERT_JOB, job_rows)
+    for statement, rows in _bulk_rows(memo).values():
+        while chunk := list(itertools.islice(rows, _BULK_CHUNK)):
+            with db:
+                db.executemany(statement, chunk)
 
 
-_INSERT_ENTRY = "INSERT INTO memo_entries VALUES (?, ?)"
-_INSERT_JOB = "INSERT INTO memo_jobs VALUES (?, ?)"
+def _bulk_rows(memo: Memo) -> BulkRows:
+    """BULK_TABLES' rows, encoded as they are taken: a list of them all would be 280 MB at
+    100,000 articles."""
+    return {"memo_entries": ("INSERT INTO memo_entries VALUES (?, ?)",
+                             map(_entry_row, sorted(memo.site.entries.items()))),
+            "memo_jobs": ("INSERT INTO memo_jobs VALUES (?, ?)",
+                          enumerate(map(_job_row, list(memo.jobs))))}
 
 
 def _entry_row(item: tuple[str, Any]) -> tuple[str, bytes]:

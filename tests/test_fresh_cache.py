@@ -38,6 +38,22 @@ def memo_rows(root: Path) -> tuple[list[tuple[object, ...]], ...]:
                      for table in ("memo_entries", "memo_jobs", "outputs"))
 
 
+def foreign_database(folder: Path) -> tuple[Path, bytes]:
+    """Another SQLite database and its real write-ahead log (frames not yet checkpointed):
+    replayed into the cache, that log would overwrite its pages."""
+    other = folder / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE filler (value BLOB)")
+    with db:
+        db.executemany("INSERT INTO filler VALUES (?)", [(bytes(3000),)] * 200)
+    log = Path(f"{other}-wal").read_bytes()
+    db.close()
+    assert len(log) > 100_000
+    return other, log
+
+
 def test_a_cold_build_puts_a_complete_cache_in_place(tmp_path: Path) -> None:
     root = make_site(tmp_path / "site", count=12)
     age(root)
@@ -104,18 +120,7 @@ def test_replacing_the_output_first_deletes_the_cache_that_described_it(tmp_path
 def test_a_log_left_beside_the_old_cache_is_not_replayed_into_the_new_one(tmp_path: Path) -> None:
     root = make_site(tmp_path / "site", count=6)
     Builder(root, OPTIONS).build()
-    # A real write-ahead log, from another database: replayed into the new cache, it would
-    # overwrite its pages.
-    other = tmp_path / "other.sqlite"
-    db = sqlite3.connect(other)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA wal_autocheckpoint=0")
-    db.execute("CREATE TABLE filler (value BLOB)")
-    with db:
-        db.executemany("INSERT INTO filler VALUES (?)", [(bytes(3000),)] * 200)
-    log = Path(f"{other}-wal").read_bytes()
-    db.close()
-    assert len(log) > 100_000
+    _, log = foreign_database(tmp_path)
     Path(f"{root / CACHE}-wal").write_bytes(log)
     Builder(root, replace(OPTIONS, cache=False)).build()
     with closing(sqlite3.connect(root / CACHE)) as check:
@@ -252,15 +257,7 @@ def test_a_database_made_beside_the_fresh_one_is_replaced_whole(
     """Between the old cache's deletion and the rename, a reader may create an empty cache
     file and a log at the cache's path: the rename must not leave the log beside the new file."""
     root = make_site(tmp_path / "site", count=6)
-    other = tmp_path / "other.sqlite"
-    db = sqlite3.connect(other)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA wal_autocheckpoint=0")
-    db.execute("CREATE TABLE filler (value BLOB)")
-    with db:
-        db.executemany("INSERT INTO filler VALUES (?)", [(bytes(3000),)] * 200)
-    log = Path(f"{other}-wal").read_bytes()
-    db.close()
+    other, log = foreign_database(tmp_path)
     save = CacheStore.save
 
     def reader_meanwhile(store: CacheStore, *args: object, **kwargs: object) -> None:
