@@ -87,19 +87,36 @@ def ratio_table(results: list[dict[str, Any]]) -> list[str]:
 
 
 def growth(pairs: list[dict[str, Any]]) -> list[str]:
-    """Each 100,000-article cold build against the 10,000-article one run just before it."""
+    """Each 100,000-article cold build against the 10,000-article one run just before it, and
+    the linear reference (reference.py) timed after each."""
     complete = [p for p in pairs if "small" in p and "big" in p]
     if not complete:
         return []
-    lines = ["| pair | 10k cold | 100k cold | wall-time ratio | 10k CPU | 100k CPU | CPU ratio |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| pair | 10k cold | 100k cold | wall-time ratio | 10k CPU | 100k CPU | CPU ratio "
+             "| reference 10k | reference 100k | reference ratio |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for number, pair in enumerate(complete, start=1):
         small, big = pair["small"], pair["big"]
+        ref_small, ref_big = (pair.get(k, {}).get("seconds") for k in REFERENCE_KEYS)
+        reference = (f"{_s(ref_small)} | {_s(ref_big)} | {ref_big / ref_small:.1f}×"
+                     if ref_small and ref_big else "– | – | –")
         lines.append(f"| {number} | {_s(small['seconds'])} | {_s(big['seconds'])} | "
                      f"{big['seconds'] / small['seconds']:.1f}× | {small['cpu_seconds']:.1f} s | "
                      f"{big['cpu_seconds']:.1f} s | "
-                     f"{big['cpu_seconds'] / small['cpu_seconds']:.1f}× |")
+                     f"{big['cpu_seconds'] / small['cpu_seconds']:.1f}× | {reference} |")
     return lines
+
+
+# Where run.py puts the reference workload's times in a growth pair.
+REFERENCE_KEYS = ("small_reference", "big_reference")
+
+
+def reference_growth(pairs: list[dict[str, Any]]) -> float | None:
+    """Median 10k -> 100k ratio of the linear reference workload, over the complete pairs."""
+    ratios = [p[big]["seconds"] / p[small]["seconds"] for p in pairs
+              for small, big in [REFERENCE_KEYS]
+              if p.get(small, {}).get("seconds") and p.get(big, {}).get("seconds")]
+    return statistics.median(ratios) if ratios else None
 
 
 def paired_growth(pairs: list[dict[str, Any]], key: str) -> float | None:
@@ -144,9 +161,17 @@ def targets(results: list[dict[str, Any]], pairs: list[dict[str, Any]] | None = 
         if ratio is not None:
             checks.append((f"{label} 10k → 100k, paired back to back (≤ 10×)",
                            f"{ratio:.1f}×", ratio <= 10))
+    machine = reference_growth(pairs or [])
+    if machine is not None:  # not a target: what this machine adds to linear work
+        checks.append(("for comparison: reference.py writing the same files, 10k → 100k",
+                       f"{machine:.1f}×", None))
     lines = ["| target | measured | met |", "|---|---:|---|"]
-    lines += [f"| {name} | {value} | {'yes' if ok else 'NO'} |" for name, value, ok in checks]
+    lines += [f"| {name} | {value} | {_met(ok)} |" for name, value, ok in checks]
     return lines if checks else ["(not measured in this run: needs N = 10,000)"]
+
+
+def _met(ok: bool | None) -> str:
+    return "–" if ok is None else "yes" if ok else "NO"
 
 
 def write(data: dict[str, Any], out: Path) -> None:
@@ -173,7 +198,10 @@ def write(data: dict[str, Any], out: Path) -> None:
         *(["## Growth 10k → 100k, paired", "",
            "Before each 100,000-article cold build, a 10,000-article cold build of the same "
            "tool: each ratio divides two builds made minutes apart. CPU time is user + system "
-           "time of the build and its workers.", "", *pair_table, ""]
+           "time of the build and its workers. After each build, the reference "
+           "(benchmarks/reference.py) writes files of the same sizes at the same paths and "
+           "nothing else: work that is linear by construction, so its ratio is what this "
+           "machine's file writing adds to linear growth.", "", *pair_table, ""]
           if pair_table else []),
         "## Machine load", "",
         "CPU busy (all cores) in the half second before each run, i.e. other work on the "

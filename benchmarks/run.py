@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -27,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # a sibling module: benchmarks/ is not a package
+import reference
 import report
 from measure import Measurement, measure, wait_for_idle
 
@@ -258,8 +260,8 @@ def _edit(tool: Tool, root: Path, result: ToolResult, revision: int, busy: float
 
 
 def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
-               idle_wait: float, before_cold: Callable[[], None] | None = None
-               ) -> list[ToolResult]:
+               idle_wait: float, before_cold: Callable[[], None] | None = None,
+               after_cold: Callable[[Path], None] | None = None) -> list[ToolResult]:
     """Every scenario, run by run, tools interleaved: a burst of load elsewhere on the machine
     then hits every tool alike instead of skewing one tool's figures."""
     results = {tool.name: ToolResult(tool.name, n) for tool in specs}
@@ -267,7 +269,7 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
     steps = [("cold", i) for i in range(runs)] + [("nochange", i) for i in range(runs)]
     steps += [("edit", i) for i in range(runs)]
     try:
-        _run_steps(steps, active, roots, results, idle_wait, before_cold)
+        _run_steps(steps, active, roots, results, idle_wait, (before_cold, after_cold))
     finally:  # also when interrupted: a daemon a build started must not outlive the run
         for tool in specs:
             if tool.after:
@@ -277,7 +279,9 @@ def bench_size(specs: list[Tool], roots: dict[str, Path], n: int, runs: int,
 
 def _run_steps(steps: list[tuple[str, int]], active: list[Tool], roots: dict[str, Path],
                results: dict[str, ToolResult], idle_wait: float,
-               before_cold: Callable[[], None] | None) -> None:
+               around_cold: tuple[Callable[[], None] | None, Callable[[Path], None] | None]
+               ) -> None:
+    before_cold, after_cold = around_cold
     for scenario, index in steps:
         for tool in list(active):
             root, result = roots[tool.name], results[tool.name]
@@ -290,6 +294,8 @@ def _run_steps(steps: list[tuple[str, int]], active: list[Tool], roots: dict[str
                     if before_cold:
                         before_cold()
                     _cold(tool, root, result, busy)
+                    if after_cold:
+                        after_cold(root / tool.output)
                 elif scenario == "nochange":
                     _warm_up(tool, root)
                     _rebuild(tool, root, result, scenario, busy)
@@ -406,11 +412,12 @@ def run_size(n: int, names: list[str], specs: dict[str, Tool], args: argparse.Na
     # One corpus folder per tool (variants too), so interleaved runs never share state.
     roots = peers.write_corpora(WORK / f"corpus-{n}", n, args.seed, names)
     print(f"N={n}: corpus ready in {time.perf_counter() - started:.1f} s", flush=True)
-    before_cold = None
+    before_cold = after_cold = None
     if n == 100_000 and names == ["newsgen"]:
         before_cold = _paired_small_build(specs["newsgen"], args.seed, data)
+        after_cold = _paired_reference(data, "big_reference")
     for raw in bench_size([specs[name] for name in names], roots, n, args.runs,
-                          args.idle_wait, before_cold):
+                          args.idle_wait, before_cold, after_cold):
         result = summarize(raw)
         data["results"].append(result)
         if before_cold is not None:
@@ -436,8 +443,33 @@ def _paired_small_build(tool: Tool, seed: int, data: dict[str, Any]) -> Callable
             if tool.after:  # the daemon that build started: it has no later build to run
                 subprocess.run(tool.after, cwd=root, env=_env(tool), check=False)
         pairs.append({"small": result.runs["cold"][-1]})
+        reference_run(root / tool.output)
         # Its 17,000 pages and cache written back now, not during the big build it precedes.
         os.sync()
+
+    reference_run = _paired_reference(data, "small_reference")
+    return run
+
+
+def _paired_reference(data: dict[str, Any], slot: str) -> Callable[[Path], None]:
+    """Time reference.py writing files like those of the output a cold build just made
+    (linear work with the build's I/O shape), into the last pair's `slot`."""
+    def run(output: Path) -> None:
+        pairs = data.setdefault("growth_pairs", [])
+        if not pairs:
+            return
+        listing = WORK / "reference-manifest.json"
+        listing.write_text(json.dumps(reference.manifest(output)), encoding="utf-8")
+        dest = WORK / "reference-output"
+        if dest.exists():
+            _move_aside(dest)
+        os.sync()  # the build's own output written back first, as before every timed run
+        timed = measure((sys.executable, str(HERE / "reference.py"), str(listing), str(dest)),
+                        WORK)
+        # Not the build's failure: a failed reference is left out of the report, not raised.
+        pairs[-1][slot] = ({"seconds": round(timed.seconds, 4),
+                            "cpu_seconds": round(timed.cpu_seconds, 3)}
+                           if timed.returncode == 0 else {"error": timed.output_tail})
 
     return run
 

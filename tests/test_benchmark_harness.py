@@ -7,6 +7,7 @@ that it deletes only when the whole run ends.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -131,3 +132,49 @@ def test_an_interrupted_run_still_runs_each_tools_after_command(
     with pytest.raises(KeyboardInterrupt):
         run.bench_size([tool], {"fake": tmp_path}, 1, 1, 0.0)
     assert log.read_text() == "after"  # e.g. `newsgen daemon stop`
+
+
+def test_the_reference_writes_files_like_the_output_and_reports_its_own_growth(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import reference
+    import report
+
+    output = tmp_path / "public"
+    (output / "2024" / "01" / "a").mkdir(parents=True)
+    (output / "2024" / "01" / "a" / "index.html").write_bytes(b"x" * 5000)
+    (output / "feed.xml").write_bytes(b"y" * 300)
+    (output / "empty.txt").write_bytes(b"")
+    listing = reference.manifest(output)
+    assert listing == [("2024/01/a/index.html", 5000), ("empty.txt", 0), ("feed.xml", 300)]
+    copy = tmp_path / "copy"
+    (tmp_path / "listing.json").write_text(json.dumps(listing))
+    assert reference.main([str(tmp_path / "listing.json"), str(copy)]) == 0
+    assert reference.manifest(copy) == listing  # same paths, same sizes
+    assert (copy / "feed.xml").read_bytes() != b"y" * 300  # written, not copied
+
+    # The runner times it (in its own process) into the pair the last cold build opened.
+    monkeypatch.setattr(run, "WORK", tmp_path / "work")
+    monkeypatch.setattr(run, "TRASH", tmp_path / "work" / "trash")
+    (tmp_path / "work").mkdir()
+    data: dict[str, list[dict[str, object]]] = {"growth_pairs": [{"small": {}}]}
+    for _ in range(2):  # the second run moves the first one's files aside
+        run._paired_reference(data, "small_reference")(output)
+    timing = data["growth_pairs"][0]["small_reference"]
+    assert isinstance(timing, dict) and timing["seconds"] > 0, timing
+    assert reference.manifest(tmp_path / "work" / "reference-output") == listing
+    assert len(list((tmp_path / "work" / "trash").iterdir())) == 1
+
+    def timed(seconds: float) -> dict[str, float]:
+        return {"seconds": seconds, "cpu_seconds": seconds}
+
+    pairs = [{"small": timed(10), "big": timed(105), "small_reference": timed(1.0),
+              "big_reference": timed(11.5)},
+             {"small": timed(10), "big": timed(104), "small_reference": timed(1.0),
+              "big_reference": timed(11.0)},
+             {"small": timed(10), "big": timed(106)}]  # no reference: a dash, not a crash
+    assert report.reference_growth(pairs) == pytest.approx(11.25)
+    table = report.growth(pairs)
+    assert table[2].endswith("| 1.00 s | 11.50 s | 11.5× |")
+    assert table[4].endswith("| – | – | – |")
+    checks = "\n".join(report.targets([], pairs))
+    assert "reference.py writing the same files, 10k → 100k | 11.2× | – |" in checks
