@@ -38,6 +38,7 @@ from .scan import ScanAhead, SourceScan, scan_now, trusted
 from .workers import (
     Progress,
     Recorder,
+    collector_paused,
     cpu_count,
     freeze_more,
     frozen_heap,
@@ -250,7 +251,7 @@ class Builder(FastRebuilds):
         if any(d.severity == "error" for d in result.diagnostics):
             raise BuildFailed(tuple(result.diagnostics))
         incremental = state is not None and bool(state.outputs) and config.output_dir.is_dir()
-        with timed(stats, "index"):
+        with timed(stats, "index"), collector_paused():  # it builds what the build keeps
             # Imported here: Jinja, Markdown and YAML cost a no-change build 60 ms.
             from .render import Renderer
             from .routes import plan
@@ -293,7 +294,7 @@ class Builder(FastRebuilds):
         counts = job_counts(jobs, len(assets))
         self._count(result, written, counts)
         self.search_stale = False  # the normal build indexes search itself
-        with timed(stats, "save"):
+        with timed(stats, "save"), collector_paused():
             memo = Memo(inputs, scanned_ns, site, jobs, fingerprints, renderer,
                         dependents_index(jobs), shas, cards, counts,
                         _next_event(documents, site, now), options=self.options.key())

@@ -49,7 +49,14 @@ def _pool(workers: int) -> Any:
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_die_with_parent, initargs=(os.getpid(),))
+                               initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def _start_worker(parent: int) -> None:
+    # A worker forked inside collector_paused must still collect its own garbage (Markdown
+    # and Jinja make cycles).
+    gc.enable()
+    _die_with_parent(parent)
 
 
 _PR_SET_PDEATHSIG = 1
@@ -110,6 +117,29 @@ def freeze_more() -> None:
         gc.freeze()
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Inside frozen_heap: no collection while the block runs, then what it made is frozen.
+
+    For the stages that build the long-lived index (load's documents, the site and its jobs,
+    the memo) and make little cyclic garbage. Each young collection reads the header of every
+    object its 50,000 young ones refer to, and those lie all over a heap ten times larger at
+    100,000 articles: 12.7 ms a collection there against 5.9 ms at 10,000, 1.7 s of the
+    parent's time in these stages against 0.1 s. Cycles made inside are freed with the rest
+    of the frozen objects when the outermost frozen_heap ends. Outside one (the dev server),
+    this does nothing.
+    """
+    if not _frozen_depth or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def freeze_for_good() -> None:
     """Freeze everything now, for the rest of this process and of every process it forks: a
     frozen_heap scope ending in a forked child (the build daemon's workers) then leaves the
@@ -138,7 +168,8 @@ def load_documents(paths: Sequence[Path], config: SiteConfig, jobs: int,
         bodies.prepare()
     _inherited["bodies"] = bodies
     try:
-        with _pool(jobs) as pool:
+        # Paused: here this process only unpickles the documents the workers parsed.
+        with _pool(jobs) as pool, collector_paused():
             for chunk in pool.map(_load_inherited, _chunks(paths, jobs, 100),
                                   [config] * len(paths)):
                 done += len(chunk)

@@ -301,3 +301,31 @@ def test_frozen_heap_scopes_nest_and_only_the_outermost_unfreezes() -> None:
     assert gc.get_freeze_count() == 0
     freeze_more()  # outside any scope: does nothing (nobody would unfreeze)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_paused_collector_freezes_what_the_stage_made_and_workers_still_collect() -> None:
+    """collector_paused: no collection during an index-building stage, then its objects are
+    frozen; a no-op outside frozen_heap (the dev server); a worker forked inside it runs with
+    the collector on (it parses Markdown, which makes cycles)."""
+    import gc
+
+    from generator.workers import _pool, collector_paused, frozen_heap
+
+    assert gc.isenabled()
+    with collector_paused():  # outside frozen_heap: nothing changes
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        before = gc.get_freeze_count()
+        with collector_paused():
+            assert not gc.isenabled()
+            made = [[] for _ in range(1000)]
+            with _pool(1) as pool:
+                assert pool.submit(gc.isenabled).result() is True
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(made)
+    assert gc.get_freeze_count() == 0
+    # An error inside still turns it back on.
+    with frozen_heap(), pytest.raises(KeyError), collector_paused():
+        raise KeyError("x")
+    assert gc.isenabled() and gc.get_freeze_count() == 0
