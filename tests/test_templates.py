@@ -235,3 +235,37 @@ def test_template_mappings_read_as_attributes_and_items_alike() -> None:
         twin["title"] = "changed"
         assert (type(twin), twin.title, twin.feeds.rss) == (AttrDict, "changed", "/rss.xml")
     assert page.title == "Tag: NATO"
+
+
+def test_template_mappings_keep_attributes_equal_to_items_and_are_no_reference_cycle() -> None:
+    """Every way of changing an AttrDict changes what reads as an attribute; and one that is
+    no longer used is freed at once (a reference cycle would wait for the cyclic collector,
+    which every page's `page` used to keep busy)."""
+    import gc
+    import weakref
+
+    from generator.context import AttrDict
+
+    page = AttrDict(a=1, b=2)
+    page.update(c=3)
+    page |= {"d": 4}
+    page.e = 5  # an attribute set is a key set
+    assert page.setdefault("f", 6) == 6 and page.pop("a") == 1
+    del page["b"]
+    assert dict(page) == {"c": 3, "d": 4, "e": 5, "f": 6}
+    assert {k: getattr(page, k) for k in "cdef"} == dict(page)
+    assert not any(hasattr(page, k) for k in "ab")
+    key, value = page.popitem()
+    assert not hasattr(page, key) and value == 6
+    page.clear()
+    assert not hasattr(page, "c") and page == {}
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        made = AttrDict(title="x", pagination=AttrDict(page=1))
+        gone = weakref.ref(made), weakref.ref(made["pagination"])
+        del made
+        assert [ref() for ref in gone] == [None, None]  # freed by reference counting alone
+    finally:
+        if enabled:
+            gc.enable()
