@@ -81,7 +81,7 @@ class Renderer:
 
     def _render_data(self, job: RenderJob) -> bytes:
         # Imported on use: a fast rebuild of a few pages rarely needs a feed or a sitemap.
-        from .sitemap import news_sitemap, robots, sitemap
+        from .sitemap import news_sitemap, robots, sitemap, sitemap_index
 
         config, urls = self.config, self.urls
         if job.kind.startswith("feed-"):
@@ -89,6 +89,9 @@ class Renderer:
         if job.kind == "sitemap":
             origin = self.urls.origin
             return sitemap([(origin + url, lastmod) for url, lastmod in job.param("urls")])
+        if job.kind == "sitemap-index":
+            return sitemap_index([(self.urls.origin + url, lastmod)
+                                  for url, lastmod in job.param("parts")])
         if job.kind == "news-sitemap":
             views = [self.contexts.view(k) for k in job.depends_on]
             return news_sitemap(views, self.now, config.publisher or config.title,

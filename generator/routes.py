@@ -62,8 +62,7 @@ def plan(site: Site, config: SiteConfig) -> list[RenderJob]:
     jobs += _feeds(site, config, urls)
     # The sitemap shows only URLs and modification dates: those are its inputs (not every
     # article's content), so editing a body does not re-render it.
-    jobs.append(_job("/sitemap.xml", "sitemap", "", urls,
-                     params=(("urls", sitemap_entries(site, urls)),)))
+    jobs += _sitemaps(sitemap_entries(site, urls), urls)
     jobs.append(_job("/news-sitemap.xml", "news-sitemap", "", urls,
                      depends=site.articles[:NEWS_CANDIDATES]))
     jobs.append(_job("/robots.txt", "robots", "", urls))
@@ -129,6 +128,33 @@ def sitemap_entries(site: Site, urls: Urls) -> tuple[tuple[str, datetime | None]
         entries.append((entry.url, entry.updated if entry.doc.kind == "article"
                         else entry.doc.meta.updated or entry.doc.meta.date))
     return tuple(entries)
+
+
+# sitemaps.org: at most 50,000 URLs (and 50 MB) in one sitemap file. Google ignores a larger
+# one, so a larger site gets a sitemap index at /sitemap.xml and parts beside it.
+SITEMAP_LIMIT = 50_000
+
+
+def _sitemaps(entries: tuple[tuple[str, datetime | None], ...], urls: Urls) -> list[RenderJob]:
+    """/sitemap.xml with every entry, or, above SITEMAP_LIMIT, a sitemap index there and
+    /sitemap-1.xml, /sitemap-2.xml... each with up to SITEMAP_LIMIT entries.
+
+    The parts take the entries from the end (pages, then articles oldest first, then sections
+    and the front page), so publishing an article changes the index and the last part (the
+    last two if it lands within a few entries of their boundary): the parts before keep their
+    bytes and are not rendered again.
+    """
+    limit = SITEMAP_LIMIT  # read at each call: tests lower it
+    if len(entries) <= limit:
+        return [_job("/sitemap.xml", "sitemap", "", urls, params=(("urls", entries),))]
+    ordered = entries[::-1]
+    parts = [_job(f"/sitemap-{number}.xml", "sitemap", "", urls,
+                  params=(("urls", ordered[start:start + limit]),))
+             for number, start in enumerate(range(0, len(ordered), limit), start=1)]
+    listed = tuple((part.url, max((modified for _, modified in part.param("urls") if modified),
+                                  default=None))
+                   for part in parts)
+    return [_job("/sitemap.xml", "sitemap-index", "", urls, params=(("parts", listed),)), *parts]
 
 
 def check_unique(jobs: Sequence[RenderJob]) -> None:

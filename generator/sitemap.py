@@ -31,6 +31,17 @@ def sitemap(urls: Sequence[tuple[str, datetime | None]]) -> bytes:
     return _xml_bytes(root)
 
 
+def sitemap_index(parts: Sequence[tuple[str, datetime | None]]) -> bytes:
+    """A sitemap index (sitemaps.org) naming each part's URL and newest modification."""
+    root = ET.Element(f"{{{SITEMAP}}}sitemapindex")
+    for loc, lastmod in parts:
+        entry = _sub(root, f"{{{SITEMAP}}}sitemap")
+        _sub(entry, f"{{{SITEMAP}}}loc", loc)
+        if lastmod:
+            _sub(entry, f"{{{SITEMAP}}}lastmod", lastmod.isoformat())
+    return _xml_bytes(root)
+
+
 def news_sitemap(articles: Sequence[ArticleView], now: datetime, publication: str,
                  language: str) -> bytes:
     root = ET.Element(f"{{{SITEMAP}}}urlset")

@@ -307,15 +307,47 @@ def _claim_ranges(renderer: Any, writer: Any, jobs: Sequence[RenderJob],
                   ranges: list[tuple[int, int]], claimed: Any, record: Recorder,
                   records: dict[str, str]) -> Iterator[int]:
     """Render ranges until none is left; yields how far the claims have got (for progress)."""
-    while True:
-        with claimed.get_lock():
-            index = claimed.value
-            claimed.value = index + 1
-        if index >= len(ranges):
+    sweeper = _Sweeper()
+    with collector_paused():
+        while True:
+            with claimed.get_lock():
+                index = claimed.value
+                claimed.value = index + 1
+            if index >= len(ranges):
+                return
+            for position in range(*ranges[index]):
+                _render_one(renderer, writer, jobs[position], record, records)
+            sweeper.after_range()
+            yield ranges[index][1]
+
+
+class _Sweeper:
+    """Between the ranges a process renders (collector paused): freeze what the range left.
+
+    A render process keeps what it caches (article views, fragments: ~30 objects an article)
+    and, with our layouts, makes no cyclic garbage. Left to the collector, the kept objects
+    set off young collections that find nothing and walk them twice (young, then middle
+    generation): 1.6 s of each process's CPU at 100,000 articles, 0.1 s at 10,000. So each
+    range's survivors are frozen instead. A layout that does make cycles still has them freed:
+    before freezing, a young collection (of that range's objects only) runs after the first
+    range and then at doubling intervals while it finds nothing, after every range once it
+    finds something.
+    """
+
+    LONGEST_INTERVAL = 64  # ranges (of 250 pages)
+
+    def __init__(self) -> None:
+        self.interval = self.countdown = 1
+
+    def after_range(self) -> None:
+        if gc.isenabled():  # outside frozen_heap: the collector runs as usual
             return
-        for position in range(*ranges[index]):
-            _render_one(renderer, writer, jobs[position], record, records)
-        yield ranges[index][1]
+        self.countdown -= 1
+        if not self.countdown:
+            found = gc.collect(0)
+            self.interval = 1 if found else min(2 * self.interval, self.LONGEST_INTERVAL)
+            self.countdown = self.interval
+        gc.freeze()
 
 
 def _render_share() -> tuple[tuple[int, int, list[str]], dict[str, str]]:

@@ -329,3 +329,66 @@ def test_a_paused_collector_freezes_what_the_stage_made_and_workers_still_collec
     with frozen_heap(), pytest.raises(KeyError), collector_paused():
         raise KeyError("x")
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_render_ranges_freeze_what_they_keep_and_still_free_cyclic_garbage() -> None:
+    """workers._claim_ranges (inside frozen_heap, as a parallel render is): the pages' kept
+    objects are frozen after each range, so young collections do not keep walking them; a
+    layout that makes reference cycles still has them freed, range by range."""
+    import gc
+    import multiprocessing
+    import weakref
+
+    from generator.model import RenderJob
+    from generator.workers import _claim_ranges, frozen_heap
+
+    class Garbage:
+        pass
+
+    made: weakref.WeakSet[Garbage] = weakref.WeakSet()  # frozen or not, until freed
+
+    class Renderer:
+        def __init__(self, cyclic: bool) -> None:
+            self.cyclic, self.deep, self.kept = cyclic, {}, []
+
+        def render(self, job: RenderJob) -> str:
+            self.deep[job.output] = 0
+            self.kept.append([job.output])  # a cache entry: lives as long as the renderer
+            if self.cyclic:
+                loop = Garbage()
+                loop.me = loop  # type: ignore[attr-defined]
+                made.add(loop)
+            return job.output
+
+    class Writer:
+        def write(self, output: str) -> None:
+            pass
+
+    jobs = [RenderJob(f"{i}.html", f"/{i}", "page", "page.html", (), ()) for i in range(400)]
+    ranges = [(start, start + 4) for start in range(0, 400, 4)]  # 100 ranges
+    for cyclic in (False, True):
+        collections: list[int] = []
+
+        def count(phase: str, info: dict[str, int], into: list[int] = collections) -> None:
+            if phase == "stop":
+                into.append(info["generation"])
+
+        renderer = Renderer(cyclic)
+        claimed = multiprocessing.get_context("fork").Value("i", 0)
+        records: dict[str, str] = {}
+        gc.collect()
+        gc.callbacks.append(count)
+        try:
+            with frozen_heap():
+                frozen = gc.get_freeze_count()
+                done = list(_claim_ranges(renderer, Writer(), jobs, ranges, claimed,
+                                          lambda job, deep: job.output, records))
+                assert gc.get_freeze_count() >= frozen + 400  # every range's kept list
+                alive = len(made)
+        finally:
+            gc.callbacks.remove(count)
+        assert done[-1] == 400 and len(records) == 400 and gc.isenabled()
+        if cyclic:  # collected after every range, the last one included
+            assert alive == 0 and len(collections) >= 100
+        else:  # after ranges 1, 3, 7, 15, 31 and 63: nothing found, so less and less often
+            assert collections == [0] * 6

@@ -112,3 +112,57 @@ def test_built_site_sitemaps_are_valid_and_point_into_the_site(built_site: Path)
         for url in locs(root):
             assert url.startswith(BASE) and output_file(public, url).is_file(), url
     assert f"{BASE}about/" in locs(ET.fromstring((public / "sitemap.xml").read_bytes()))
+
+
+def test_a_site_above_the_sitemap_limit_gets_an_index_and_parts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sitemaps.org allows 50,000 URLs a file (a 100,000-article archive has twice that):
+    above the limit /sitemap.xml is a sitemap index of parts, together listing every URL the
+    single sitemap would; publishing an article re-writes only the last part and the index."""
+    import shutil
+
+    from conftest import age
+
+    from generator import routes
+    from generator.build import Builder, BuildOptions
+
+    options = BuildOptions(ingest=False, search=False, now=NOW, jobs=1)
+    single = write_project(tmp_path / "single", ARTICLES)
+    Builder(single, options).build()
+    expected = locs(ET.fromstring((single / "public" / "sitemap.xml").read_bytes()))
+    assert len(expected) == len(ARTICLES) + 1 + 1 + 5  # front, about, five sections
+
+    monkeypatch.setattr(routes, "SITEMAP_LIMIT", 12)  # 32 entries: parts of 12, 12 and 8
+    root = write_project(tmp_path / "split", ARTICLES)
+    age(root)
+    Builder(root, options).build()
+    public = root / "public"
+    index = ET.fromstring((public / "sitemap.xml").read_bytes())
+    assert index.tag == f"{SM}sitemapindex"
+    parts = [(entry.findtext(f"{SM}loc") or "", entry.findtext(f"{SM}lastmod"))
+             for entry in index.iter(f"{SM}sitemap")]
+    assert [loc for loc, _ in parts] == [f"{BASE}sitemap-{n}.xml" for n in (1, 2, 3)]
+    listed: list[str] = []
+    for loc, lastmod in parts:
+        part = ET.fromstring(output_file(public, loc).read_bytes())
+        assert part.tag == f"{SM}urlset"
+        urls = locs(part)
+        assert 1 <= len(urls) <= 12
+        assert all(output_file(public, url).is_file() for url in urls)
+        dates = [datetime.fromisoformat(d.text or "") for d in part.iter(f"{SM}lastmod")]
+        assert datetime.fromisoformat(lastmod or "") == max(dates)  # the part's newest
+        listed += urls
+    assert sorted(listed) == sorted(expected)
+    robots = (public / "robots.txt").read_text(encoding="utf-8")
+    assert f"Sitemap: {BASE}sitemap.xml" in robots  # the index: crawlers find the parts
+
+    before = {p.name: p.read_bytes() for p in public.glob("sitemap*.xml")}
+    newest = Article("breaking", "Breaking news", NOW - timedelta(hours=2))
+    write_project(tmp_path / "scratch", [newest])  # writes the article's Markdown
+    shutil.copy(tmp_path / "scratch" / "content" / "articles" / "breaking.md",
+                root / "content" / "articles" / "breaking.md")
+    Builder(root, options).build()
+    after = {p.name: p.read_bytes() for p in public.glob("sitemap*.xml")}
+    changed = sorted(name for name in after if after[name] != before.get(name))
+    assert changed == ["sitemap-3.xml", "sitemap.xml"]
+    assert url_of(newest) in locs(ET.fromstring(after["sitemap-3.xml"]))
