@@ -396,13 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n, names in plan:
             run_size(n, names, specs, args, data)
+        # Written before the clean-up, which takes minutes after a 100,000-article run.
+        data["source_after"] = source_state()
+        report.write(data, args.out)
+        if not args.no_chart:
+            report.chart(args.out, PEERS_VENV / "bin" / "python")
+        print(f"wrote {args.out / 'results.md'}", flush=True)
     finally:
         shutil.rmtree(TRASH, ignore_errors=True)
-    data["source_after"] = source_state()
-    report.write(data, args.out)
-    if not args.no_chart:
-        report.chart(args.out, PEERS_VENV / "bin" / "python")
-    print(f"wrote {args.out / 'results.md'}")
     return 0
 
 
