@@ -139,29 +139,52 @@ class AttrDict(dict[str, Any]):
         super().__delitem__(key)
         del vars(self)[key]
 
-    def _mirrored(self, result: Any) -> Any:
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def _mirror(self) -> None:
         mirror = vars(self)
         mirror.clear()
         mirror.update(self)
-        return result
 
+    # These re-mirror in `finally`: an update that fails half way has changed some keys.
     def update(self, *args: Any, **kwargs: Any) -> None:
-        self._mirrored(super().update(*args, **kwargs))
+        try:
+            super().update(*args, **kwargs)
+        finally:
+            self._mirror()
 
     def __ior__(self, other: Any) -> AttrDict:  # type: ignore[override,misc]
-        return self._mirrored(super().__ior__(other))  # type: ignore[no-any-return]
+        try:
+            super().__ior__(other)
+        finally:
+            self._mirror()
+        return self
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        return self._mirrored(super().setdefault(key, default))
+        try:
+            return super().setdefault(key, default)
+        finally:
+            self._mirror()
 
     def pop(self, *args: Any) -> Any:
-        return self._mirrored(super().pop(*args))
+        try:
+            return super().pop(*args)
+        finally:
+            self._mirror()
 
     def popitem(self) -> tuple[str, Any]:
-        return self._mirrored(super().popitem())  # type: ignore[no-any-return]
+        try:
+            return super().popitem()
+        finally:
+            self._mirror()
 
     def clear(self) -> None:
-        self._mirrored(super().clear())
+        super().clear()
+        self._mirror()
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Copies and pickles rebuild through __init__ (and so mirror their keys): by default

@@ -132,8 +132,8 @@ def collector_paused() -> Iterator[None]:
     if not _frozen_depth or not gc.isenabled():
         yield
         return
-    gc.disable()
-    try:
+    try:  # disabled inside: a Ctrl-C just after it must still turn it back on
+        gc.disable()
         yield
     finally:
         gc.freeze()
@@ -315,9 +315,10 @@ def _claim_ranges(renderer: Any, writer: Any, jobs: Sequence[RenderJob],
                 claimed.value = index + 1
             if index >= len(ranges):
                 return
-            for position in range(*ranges[index]):
+            start, stop = ranges[index]
+            for position in range(start, stop):
                 _render_one(renderer, writer, jobs[position], record, records)
-            sweeper.after_range()
+            sweeper.after_range((jobs[start].template, jobs[stop - 1].template))
             yield ranges[index][1]
 
 
@@ -331,17 +332,24 @@ class _Sweeper:
     range's survivors are frozen instead. A layout that does make cycles still has them freed:
     before freezing, a young collection (of that range's objects only) runs after the first
     range and then at doubling intervals while it finds nothing, after every range once it
-    finds something.
+    finds something, and again after the first range of other layouts (the jobs run kind by
+    kind: a tag page's layout may make cycles where the article's made none). Garbage of the
+    ranges in between that it misses stays frozen until the render ends.
     """
 
     LONGEST_INTERVAL = 64  # ranges (of 250 pages)
 
     def __init__(self) -> None:
         self.interval = self.countdown = 1
+        self.layouts: tuple[str, str] | None = None
 
-    def after_range(self) -> None:
+    def after_range(self, layouts: tuple[str, str]) -> None:
+        """After a range whose first and last jobs use `layouts`."""
         if gc.isenabled():  # outside frozen_heap: the collector runs as usual
             return
+        if layouts != self.layouts:
+            self.layouts = layouts
+            self.interval = self.countdown = 1
         self.countdown -= 1
         if not self.countdown:
             found = gc.collect(0)

@@ -392,3 +392,47 @@ def test_render_ranges_freeze_what_they_keep_and_still_free_cyclic_garbage() -> 
             assert alive == 0 and len(collections) >= 100
         else:  # after ranges 1, 3, 7, 15, 31 and 63: nothing found, so less and less often
             assert collections == [0] * 6
+
+
+def test_render_ranges_check_again_when_the_layout_changes() -> None:
+    """Jobs run kind by kind. When the layout changes after a long run of ranges without
+    garbage (the check interval at its longest), the first ranges of the new layout are
+    checked: cycles that only its pages make are freed, not frozen."""
+    import gc
+    import multiprocessing
+    import weakref
+
+    from generator.model import RenderJob
+    from generator.workers import _claim_ranges, frozen_heap
+
+    class Garbage:
+        pass
+
+    made: weakref.WeakSet[Garbage] = weakref.WeakSet()
+
+    class Renderer:
+        def __init__(self) -> None:
+            self.deep: dict[str, int] = {}
+
+        def render(self, job: RenderJob) -> str:
+            self.deep[job.output] = 0
+            if job.template == "tag.html":
+                loop = Garbage()
+                loop.me = loop  # type: ignore[attr-defined]
+                made.add(loop)
+            return job.output
+
+    class Writer:
+        def write(self, output: str) -> None:
+            pass
+
+    jobs = [RenderJob(f"{i}.html", f"/{i}", "page", "article.html" if i < 260 else "tag.html",
+                      (), ()) for i in range(400)]
+    ranges = [(start, start + 2) for start in range(0, 400, 2)]  # 130 article ranges, then tags
+    claimed = multiprocessing.get_context("fork").Value("i", 0)
+    gc.collect()
+    with frozen_heap():
+        list(_claim_ranges(Renderer(), Writer(), jobs, ranges, claimed,
+                           lambda job, deep: job.output, {}))
+        alive = len(made)
+    assert alive == 0

@@ -257,6 +257,15 @@ def test_template_mappings_keep_attributes_equal_to_items_and_are_no_reference_c
     assert not any(hasattr(page, k) for k in "ab")
     key, value = page.popitem()
     assert not hasattr(page, key) and value == 6
+    del page.e  # an attribute deleted is a key deleted
+    assert "e" not in page and not hasattr(page, "e")
+    with pytest.raises(AttributeError):
+        del page.e
+    with pytest.raises(ValueError):  # fails after adding "x": the mirror still follows
+        page.update([("x", 1), "bad"])
+    with pytest.raises(ValueError):
+        page |= [("y", 2), ("z",)]  # type: ignore[list-item]
+    assert {k: getattr(page, k) for k in page} == dict(page) and page.x == page.y - 1 == 1
     page.clear()
     assert not hasattr(page, "c") and page == {}
     enabled = gc.isenabled()
