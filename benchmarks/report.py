@@ -97,9 +97,10 @@ def growth(pairs: list[dict[str, Any]]) -> list[str]:
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for number, pair in enumerate(complete, start=1):
         small, big = pair["small"], pair["big"]
-        ref_small, ref_big = (pair.get(k, {}).get("seconds") for k in REFERENCE_KEYS)
-        reference = (f"{_s(ref_small)} | {_s(ref_big)} | {ref_big / ref_small:.1f}×"
-                     if ref_small and ref_big else "– | – | –")
+        ratio = _ratio(pair, "seconds", REFERENCE_KEYS)
+        reference = (f"{_s(pair[REFERENCE_KEYS[0]]['seconds'])} | "
+                     f"{_s(pair[REFERENCE_KEYS[1]]['seconds'])} | {ratio:.1f}×"
+                     if ratio is not None else "– | – | –")
         lines.append(f"| {number} | {_s(small['seconds'])} | {_s(big['seconds'])} | "
                      f"{big['seconds'] / small['seconds']:.1f}× | {small['cpu_seconds']:.1f} s | "
                      f"{big['cpu_seconds']:.1f} s | "
@@ -107,20 +108,21 @@ def growth(pairs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-# Where run.py puts the reference workload's times in a growth pair.
+# Where run.py puts a growth pair's two builds, and the reference workload's two times.
+BUILD_KEYS = ("small", "big")
 REFERENCE_KEYS = ("small_reference", "big_reference")
 
 
-def reference_growth(pairs: list[dict[str, Any]]) -> float | None:
-    """Median 10k -> 100k ratio of the linear reference workload, over the complete pairs."""
-    ratios = [p[big]["seconds"] / p[small]["seconds"] for p in pairs
-              for small, big in [REFERENCE_KEYS]
-              if p.get(small, {}).get("seconds") and p.get(big, {}).get("seconds")]
-    return statistics.median(ratios) if ratios else None
+def _ratio(pair: dict[str, Any], key: str, slots: tuple[str, str]) -> float | None:
+    """The big run's `key` over the small one's, if the pair has both."""
+    small, big = (pair.get(slot, {}).get(key) for slot in slots)
+    return big / small if small and big else None
 
 
-def paired_growth(pairs: list[dict[str, Any]], key: str) -> float | None:
-    ratios = [p["big"][key] / p["small"][key] for p in pairs if "small" in p and "big" in p]
+def paired_growth(pairs: list[dict[str, Any]], key: str,
+                  slots: tuple[str, str] = BUILD_KEYS) -> float | None:
+    """Median 10k -> 100k ratio of `key` over the pairs that have both runs in `slots`."""
+    ratios = [ratio for pair in pairs if (ratio := _ratio(pair, key, slots)) is not None]
     return statistics.median(ratios) if ratios else None
 
 
@@ -161,7 +163,7 @@ def targets(results: list[dict[str, Any]], pairs: list[dict[str, Any]] | None = 
         if ratio is not None:
             checks.append((f"{label} 10k → 100k, paired back to back (≤ 10×)",
                            f"{ratio:.1f}×", ratio <= 10))
-    machine = reference_growth(pairs or [])
+    machine = paired_growth(pairs or [], "seconds", REFERENCE_KEYS)
     if machine is not None:  # not a target: what this machine adds to linear work
         checks.append(("for comparison: reference.py writing the same files, 10k → 100k",
                        f"{machine:.1f}×", None))

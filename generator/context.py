@@ -107,6 +107,18 @@ def page_window(page: int, pages: int, around: int = 2) -> list[int]:
     return window
 
 
+def _remirroring(method: Callable[..., Any]) -> Any:
+    """`method` of dict, followed by AttrDict._mirror however it ends."""
+    @functools.wraps(method)
+    def remirrored(self: AttrDict, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._mirror()
+
+    return remirrored
+
+
 class AttrDict(dict[str, Any]):
     """A dict whose keys are also its attributes, for the mappings templates read (`site`,
     `page`, `pagination`).
@@ -150,41 +162,14 @@ class AttrDict(dict[str, Any]):
         mirror.clear()
         mirror.update(self)
 
-    # These re-mirror in `finally`: an update that fails half way has changed some keys.
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().update(*args, **kwargs)
-        finally:
-            self._mirror()
-
-    def __ior__(self, other: Any) -> AttrDict:  # type: ignore[override,misc]
-        try:
-            super().__ior__(other)
-        finally:
-            self._mirror()
-        return self
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        try:
-            return super().setdefault(key, default)
-        finally:
-            self._mirror()
-
-    def pop(self, *args: Any) -> Any:
-        try:
-            return super().pop(*args)
-        finally:
-            self._mirror()
-
-    def popitem(self) -> tuple[str, Any]:
-        try:
-            return super().popitem()
-        finally:
-            self._mirror()
-
-    def clear(self) -> None:
-        super().clear()
-        self._mirror()
+    # The other mutators re-mirror afterwards, in `finally`: an update that fails half way
+    # has changed some keys.
+    update = _remirroring(dict.update)
+    __ior__ = _remirroring(dict.__ior__)
+    setdefault = _remirroring(dict.setdefault)
+    pop = _remirroring(dict.pop)
+    popitem = _remirroring(dict.popitem)
+    clear = _remirroring(dict.clear)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Copies and pickles rebuild through __init__ (and so mirror their keys): by default

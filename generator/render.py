@@ -86,12 +86,10 @@ class Renderer:
         config, urls = self.config, self.urls
         if job.kind.startswith("feed-"):
             return self._feed(job)
-        if job.kind == "sitemap":
+        if job.kind in ("sitemap", "sitemap-index"):
             origin = self.urls.origin
-            return sitemap([(origin + url, lastmod) for url, lastmod in job.param("urls")])
-        if job.kind == "sitemap-index":
-            return sitemap_index([(self.urls.origin + url, lastmod)
-                                  for url, lastmod in job.param("parts")])
+            make = sitemap_index if job.kind == "sitemap-index" else sitemap
+            return make([(origin + url, lastmod) for url, lastmod in job.param("urls")])
         if job.kind == "news-sitemap":
             views = [self.contexts.view(k) for k in job.depends_on]
             return news_sitemap(views, self.now, config.publisher or config.title,

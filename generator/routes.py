@@ -154,7 +154,7 @@ def _sitemaps(entries: tuple[tuple[str, datetime | None], ...], urls: Urls) -> l
     listed = tuple((part.url, max((modified for _, modified in part.param("urls") if modified),
                                   default=None))
                    for part in parts)
-    return [_job("/sitemap.xml", "sitemap-index", "", urls, params=(("parts", listed),)), *parts]
+    return [_job("/sitemap.xml", "sitemap-index", "", urls, params=(("urls", listed),)), *parts]
 
 
 def check_unique(jobs: Sequence[RenderJob]) -> None:

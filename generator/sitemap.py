@@ -22,23 +22,23 @@ NEWS_LIMIT = 1000  # Google's maximum per News sitemap
 
 
 def sitemap(urls: Sequence[tuple[str, datetime | None]]) -> bytes:
-    root = ET.Element(f"{{{SITEMAP}}}urlset")
-    for loc, lastmod in urls:
-        url = _sub(root, f"{{{SITEMAP}}}url")
-        _sub(url, f"{{{SITEMAP}}}loc", loc)
-        if lastmod:
-            _sub(url, f"{{{SITEMAP}}}lastmod", lastmod.isoformat())
-    return _xml_bytes(root)
+    return _locations("urlset", "url", urls)
 
 
 def sitemap_index(parts: Sequence[tuple[str, datetime | None]]) -> bytes:
     """A sitemap index (sitemaps.org) naming each part's URL and newest modification."""
-    root = ET.Element(f"{{{SITEMAP}}}sitemapindex")
-    for loc, lastmod in parts:
-        entry = _sub(root, f"{{{SITEMAP}}}sitemap")
-        _sub(entry, f"{{{SITEMAP}}}loc", loc)
+    return _locations("sitemapindex", "sitemap", parts)
+
+
+def _locations(root_name: str, item_name: str,
+               items: Sequence[tuple[str, datetime | None]]) -> bytes:
+    """A sitemap document: under `root_name`, an `item_name` per (loc, lastmod) item."""
+    root = ET.Element(f"{{{SITEMAP}}}{root_name}")
+    for loc, lastmod in items:
+        item = _sub(root, f"{{{SITEMAP}}}{item_name}")
+        _sub(item, f"{{{SITEMAP}}}loc", loc)
         if lastmod:
-            _sub(entry, f"{{{SITEMAP}}}lastmod", lastmod.isoformat())
+            _sub(item, f"{{{SITEMAP}}}lastmod", lastmod.isoformat())
     return _xml_bytes(root)
 
 

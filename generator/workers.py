@@ -319,7 +319,7 @@ def _claim_ranges(renderer: Any, writer: Any, jobs: Sequence[RenderJob],
             for position in range(start, stop):
                 _render_one(renderer, writer, jobs[position], record, records)
             sweeper.after_range((jobs[start].template, jobs[stop - 1].template))
-            yield ranges[index][1]
+            yield stop
 
 
 class _Sweeper:

@@ -172,7 +172,7 @@ def test_the_reference_writes_files_like_the_output_and_reports_its_own_growth(
              {"small": timed(10), "big": timed(104), "small_reference": timed(1.0),
               "big_reference": timed(11.0)},
              {"small": timed(10), "big": timed(106)}]  # no reference: a dash, not a crash
-    assert report.reference_growth(pairs) == pytest.approx(11.25)
+    assert report.paired_growth(pairs, "seconds", report.REFERENCE_KEYS) == pytest.approx(11.25)
     table = report.growth(pairs)
     assert table[2].endswith("| 1.00 s | 11.50 s | 11.5× |")
     assert table[4].endswith("| – | – | – |")
