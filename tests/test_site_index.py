@@ -5,8 +5,10 @@ ordering, filtering, grouping, previous/next, related articles and URL collision
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -14,7 +16,7 @@ from sitefactory import Article, write_article, write_project
 
 from generator.config import SiteConfig, parse_config
 from generator.errors import ContentError, RouteError
-from generator.model import Document, DocumentKind, FrontMatter
+from generator.model import Document, DocumentKind, FrontMatter, RenderJob
 from generator.routes import plan
 from generator.site import index_site
 
@@ -331,15 +333,16 @@ def test_a_paused_collector_freezes_what_the_stage_made_and_workers_still_collec
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_render_ranges_freeze_what_they_keep_and_still_free_cyclic_garbage() -> None:
-    """workers._claim_ranges (inside frozen_heap, as a parallel render is): the pages' kept
-    objects are frozen after each range, so young collections do not keep walking them; a
-    layout that makes reference cycles still has them freed, range by range."""
+def _render_ranges(jobs: list[RenderJob], ranges: list[tuple[int, int]],
+                   cyclic: Callable[[RenderJob], bool]) -> dict[str, Any]:
+    """workers._claim_ranges inside frozen_heap (as a parallel render runs it), with a fake
+    renderer that keeps a list per page (a cache entry) and makes a reference cycle on the
+    pages `cyclic` picks. -> what it yielded, its records, how many objects were frozen at
+    each yield, the cycles still alive (frozen or not) and each collection's generation."""
     import gc
     import multiprocessing
     import weakref
 
-    from generator.model import RenderJob
     from generator.workers import _claim_ranges, frozen_heap
 
     class Garbage:
@@ -348,13 +351,14 @@ def test_render_ranges_freeze_what_they_keep_and_still_free_cyclic_garbage() -> 
     made: weakref.WeakSet[Garbage] = weakref.WeakSet()  # frozen or not, until freed
 
     class Renderer:
-        def __init__(self, cyclic: bool) -> None:
-            self.cyclic, self.deep, self.kept = cyclic, {}, []
+        def __init__(self) -> None:
+            self.deep: dict[str, int] = {}
+            self.kept: list[list[str]] = []
 
         def render(self, job: RenderJob) -> str:
             self.deep[job.output] = 0
-            self.kept.append([job.output])  # a cache entry: lives as long as the renderer
-            if self.cyclic:
+            self.kept.append([job.output])  # lives as long as the renderer
+            if cyclic(job):
                 loop = Garbage()
                 loop.me = loop  # type: ignore[attr-defined]
                 made.add(loop)
@@ -364,75 +368,56 @@ def test_render_ranges_freeze_what_they_keep_and_still_free_cyclic_garbage() -> 
         def write(self, output: str) -> None:
             pass
 
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            collections.append(info["generation"])
+
+    claimed = multiprocessing.get_context("fork").Value("i", 0)
+    records: dict[str, str] = {}
+    renderer = Renderer()  # kept until counted: its kept lists are what is frozen
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        with frozen_heap():
+            before = gc.get_freeze_count()
+            done, frozen = [], []  # at each range's end, while the collector is still paused
+            for stop in _claim_ranges(renderer, Writer(), jobs, ranges, claimed,
+                                      lambda job, deep: job.output, records):
+                done.append(stop)
+                frozen.append(gc.get_freeze_count() - before)
+            alive = len(made)
+    finally:
+        gc.callbacks.remove(count)
+    assert gc.isenabled()
+    return {"done": done, "records": records, "frozen": frozen, "alive": alive,
+            "collections": collections}
+
+
+def test_render_ranges_freeze_what_they_keep_and_still_free_cyclic_garbage() -> None:
+    """workers._claim_ranges (inside frozen_heap, as a parallel render is): the pages' kept
+    objects are frozen after each range, so young collections do not keep walking them; a
+    layout that makes reference cycles still has them freed, range by range."""
     jobs = [RenderJob(f"{i}.html", f"/{i}", "page", "page.html", (), ()) for i in range(400)]
     ranges = [(start, start + 4) for start in range(0, 400, 4)]  # 100 ranges
     for cyclic in (False, True):
-        collections: list[int] = []
-
-        def count(phase: str, info: dict[str, int], into: list[int] = collections) -> None:
-            if phase == "stop":
-                into.append(info["generation"])
-
-        renderer = Renderer(cyclic)
-        claimed = multiprocessing.get_context("fork").Value("i", 0)
-        records: dict[str, str] = {}
-        gc.collect()
-        gc.callbacks.append(count)
-        try:
-            with frozen_heap():
-                frozen = gc.get_freeze_count()
-                done = list(_claim_ranges(renderer, Writer(), jobs, ranges, claimed,
-                                          lambda job, deep: job.output, records))
-                assert gc.get_freeze_count() >= frozen + 400  # every range's kept list
-                alive = len(made)
-        finally:
-            gc.callbacks.remove(count)
-        assert done[-1] == 400 and len(records) == 400 and gc.isenabled()
+        run = _render_ranges(jobs, ranges, lambda job, cyclic=cyclic: cyclic)
+        assert run["done"][-1] == 400 and len(run["records"]) == 400
+        # Each range's kept lists frozen as it ends, not only when the render does.
+        assert run["frozen"][0] >= 4 and run["frozen"][-1] >= 400
         if cyclic:  # collected after every range, the last one included
-            assert alive == 0 and len(collections) >= 100
+            assert run["alive"] == 0 and len(run["collections"]) >= 100
         else:  # after ranges 1, 3, 7, 15, 31 and 63: nothing found, so less and less often
-            assert collections == [0] * 6
+            assert run["collections"] == [0] * 6
 
 
 def test_render_ranges_check_again_when_the_layout_changes() -> None:
     """Jobs run kind by kind. When the layout changes after a long run of ranges without
     garbage (the check interval at its longest), the first ranges of the new layout are
     checked: cycles that only its pages make are freed, not frozen."""
-    import gc
-    import multiprocessing
-    import weakref
-
-    from generator.model import RenderJob
-    from generator.workers import _claim_ranges, frozen_heap
-
-    class Garbage:
-        pass
-
-    made: weakref.WeakSet[Garbage] = weakref.WeakSet()
-
-    class Renderer:
-        def __init__(self) -> None:
-            self.deep: dict[str, int] = {}
-
-        def render(self, job: RenderJob) -> str:
-            self.deep[job.output] = 0
-            if job.template == "tag.html":
-                loop = Garbage()
-                loop.me = loop  # type: ignore[attr-defined]
-                made.add(loop)
-            return job.output
-
-    class Writer:
-        def write(self, output: str) -> None:
-            pass
-
     jobs = [RenderJob(f"{i}.html", f"/{i}", "page", "article.html" if i < 260 else "tag.html",
                       (), ()) for i in range(400)]
     ranges = [(start, start + 2) for start in range(0, 400, 2)]  # 130 article ranges, then tags
-    claimed = multiprocessing.get_context("fork").Value("i", 0)
-    gc.collect()
-    with frozen_heap():
-        list(_claim_ranges(Renderer(), Writer(), jobs, ranges, claimed,
-                           lambda job, deep: job.output, {}))
-        alive = len(made)
-    assert alive == 0
+    run = _render_ranges(jobs, ranges, lambda job: job.template == "tag.html")
+    assert run["alive"] == 0
