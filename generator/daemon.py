@@ -40,6 +40,10 @@ SOCKET_NAME = "daemon.sock"
 LOCK_NAME = "daemon.lock"
 LOG_NAME = "daemon.log"
 FAILED_NAME = "daemon.failed"  # why the last daemon could not start (daemonserver.run_daemon)
+# The pid of a daemon spawned but not listening yet: `daemon stop` right after the build that
+# started one must wait for it and stop it, not report that none runs and leave it running.
+STARTING_NAME = "daemon.starting"
+START_SECONDS = 60  # how long a starting daemon may take to listen before it is given up on
 IDLE_SECONDS = 1800  # how long a daemon waits for a build before it stops
 # NEWSGEN_DAEMON: "auto" uses a running daemon and starts one after a local build, "manual" only
 # uses one that `newsgen daemon start` started, "off" never uses one (as --no-daemon).
@@ -154,10 +158,35 @@ def spawn(root: Path, idle: int) -> int:
     _close_on_exec_all()  # a pipe of ours left open in the daemon would never see its EOF
     # Appended, not truncated: a second start racing this one must not cut the first's log
     # (the daemon empties it once it holds the lock).
-    return os.posix_spawn(sys.executable, command, dict(os.environ), setsid=True, file_actions=[
+    pid = os.posix_spawn(sys.executable, command, dict(os.environ), setsid=True, file_actions=[
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
         (os.POSIX_SPAWN_DUP2, 1, 2)])
+    marker = cache / f".{STARTING_NAME}.{pid}"
+    marker.write_text(str(pid), "ascii")
+    marker.replace(cache / STARTING_NAME)  # whole or absent for a reader
+    return pid
+
+
+def starting(root: Path) -> int:
+    """The pid of a daemon spawned for `root` that is alive and may not listen yet, or 0.
+
+    Checked against the process's command line, so a marker left by a killed daemon, whose
+    pid a new process has since taken, names no daemon."""
+    try:
+        pid = int((root / ".cache" / STARTING_NAME).read_text("ascii"))
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return 0
+    ours = [b"generator", b"--root", os.fsencode(root), b"daemon", b"run"]
+    return pid if arguments[3:8] == ours else 0
+
+
+def clear_starting(root: Path, pid: int) -> None:
+    """Remove the starting marker if it names `pid` (the daemon listens, or has given up)."""
+    if starting(root) == pid or not starting(root):
+        with contextlib.suppress(OSError):
+            (root / ".cache" / STARTING_NAME).unlink()
 
 
 def _close_on_exec_all() -> None:
@@ -372,8 +401,15 @@ def _encodings() -> dict[str, list[str]]:
 
 
 def ask(root: Path, kind: str) -> dict[str, Any] | None:
-    """Send `status` or `stop` to this project's daemon; its reply, or None if none runs."""
+    """Send `status` or `stop` to this project's daemon; its reply, or None if none runs.
+
+    A daemon that is starting (spawned, or holding the lock but not listening yet) is waited
+    for, up to START_SECONDS; one that is stopping, until it has gone."""
     sock = _connect(root)
+    deadline = time.monotonic() + START_SECONDS
+    while sock is None and (starting(root) or running(root)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        sock = _connect(root)
     if sock is None:
         return None
     with sock:

@@ -23,6 +23,7 @@ from .daemon import (
     PRELOAD,
     ShortAddress,
     ask,
+    clear_starting,
     identity,
     peer_uid,
     running,
@@ -78,6 +79,7 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
         except BlockingIOError:
             if time.monotonic() > deadline:
                 print(f"a build daemon already runs for {root}", file=sys.stderr)
+                clear_starting(root, os.getpid())
                 return 1
             time.sleep(0.05)
     os.chdir(root)  # not the starting shell's folder, which may be deleted or unmounted later
@@ -112,6 +114,8 @@ def run_daemon(root: Path, idle: float, fresh_log: bool = False) -> int:
     except Exception as err:
         failed.write_text(f"{type(err).__name__}: {err}\n", "utf-8")
         raise
+    finally:
+        clear_starting(root, os.getpid())  # listening, or given up: `ask` need not wait
     failed.unlink(missing_ok=True)
     print(f"build daemon for {root}: pid {os.getpid()}, listening on {path}", flush=True)
     try:

@@ -3,6 +3,7 @@ then `newsgen build` as a user types it, compared with builds made without a dae
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -438,6 +439,45 @@ def test_a_local_build_starts_a_daemon_that_serves_the_next_build(
     finally:
         run_cli(root, "daemon", "stop")
         assert _wait_for(lambda: _gone(pid)), "the daemon must stop when asked"
+
+
+def test_daemon_stop_right_after_the_build_that_started_one_stops_it(
+        tmp_path: Path, hooks: dict[str, str]) -> None:
+    """`newsgen build && newsgen daemon stop`: the daemon is still importing when `stop` runs,
+    so `stop` waits for it to listen instead of reporting that none runs."""
+    root = copy_project(tmp_path / "site")
+    first = run_cli(root, "build", "--no-search", env={**hooks, **AUTO})
+    assert first.returncode == 0, first.stderr
+    pid = int(first.stdout.split("starting a build daemon (pid ", 1)[1].split(")", 1)[0])
+    try:
+        stopped = run_cli(root, "daemon", "stop")
+        assert stopped.returncode == 0, stopped.stderr
+        assert f"build daemon stopped (pid {pid})" in stopped.stdout
+        assert _wait_for(lambda: _gone(pid)), "the daemon must stop when asked"
+        assert not (root / ".cache" / daemon.STARTING_NAME).exists()
+        assert "no build daemon runs" in run_cli(root, "daemon", "status").stdout
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def test_a_starting_marker_names_only_a_live_daemon_of_this_project(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    (root / ".cache").mkdir()
+    marker = root / ".cache" / daemon.STARTING_NAME
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for pid in (os.getpid(), sleeper.pid, 0, 2**22 + 1):  # alive but no daemon; no process
+            marker.write_text(str(pid), "ascii")
+            assert daemon.starting(root) == 0
+            assert daemon.ask(root, "stop") is None  # nothing to wait for
+        marker.write_text("garbage", "ascii")
+        assert daemon.starting(root) == 0
+        daemon.clear_starting(root, 12345)  # names no live daemon: removed by anyone
+        assert not marker.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 @pytest.mark.parametrize(("env", "args", "broken"), [
