@@ -46,6 +46,7 @@ class SiteConfig:
     timezone: str = "UTC"
     permalink: str = "/{year}/{month}/{slug}/"
     paginate: int = 10
+    archive_paginate: int = 50
     default_section: str = "news"
     sections: tuple[Section, ...] = ()
     feeds: FeedSettings = field(default_factory=FeedSettings)
@@ -85,6 +86,7 @@ TOP_LEVEL: dict[str, tuple[type | tuple[type, ...], str]] = {
     "timezone": (str, "an IANA time zone such as 'Europe/London'"),
     "permalink": (str, "a pattern such as '/{year}/{month}/{slug}/'"),
     "paginate": (int, "a whole number"),
+    "archive_paginate": (int, "a whole number"),
     "default_section": (str, "a section slug"),
     "sections": (dict, "a table of sections"),
     "feeds": (dict, "a table"),
@@ -169,6 +171,7 @@ def parse_config(text: str, root: Path) -> SiteConfig:
         timezone=_check_timezone(data.get("timezone", "UTC"), locate),
         permalink=_check_permalink(data.get("permalink", "/{year}/{month}/{slug}/"), locate),
         paginate=_positive(data, "paginate", 10, locate),
+        archive_paginate=_positive(data, "archive_paginate", 50, locate),
         default_section=_check_slug(data, "default_section", "news", locate),
         sections=sections,
         feeds=FeedSettings(**feeds),

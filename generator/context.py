@@ -372,11 +372,12 @@ class ContextBuilder:
             page["title"] = f"Archive: {year}"
             ctx["months"] = self._links(tuple(m for m in months if m.slug.startswith(year)),
                                         "/archive/")
-        else:
+        else:  # a month: its `articles` are this page's (`keys`, set by `context`)
             wanted = job.param("month")
             month = next(m for m in self.site.months if m.slug == wanted)
             page["title"] = f"Archive: {month.name}"
-            ctx["articles"] = tuple(self.view(k) for k in month.keys)
+            ctx["month"] = Link(month.name, self.urls.rel(f"/archive/{month.slug}/"),
+                                len(month.keys))
 
     def jsonld(self, article: ArticleView) -> Markup:
         data = {

@@ -40,6 +40,7 @@ def test_project_site_toml_values() -> None:
     assert config.timezone == "UTC"
     assert config.permalink == "/{year}/{month}/{slug}/"
     assert config.paginate == 10
+    assert config.archive_paginate == 50
     assert config.default_section == "news"
     assert config.output == "public"
     assert config.output_dir == ROOT / "public"
@@ -237,6 +238,7 @@ def test_wrong_types_point_at_the_key(lines: str, line: int, message: str) -> No
     ("lines", "line", "message"),
     [
         ("paginate = 0", 3, "'paginate' must be at least 1, not 0"),
+        ("archive_paginate = 0", 3, "'archive_paginate' must be at least 1, not 0"),
         ("words_per_minute = -5", 3, "'words_per_minute' must be at least 1, not -5"),
         ("related = -1", 3, "'related' must be at least 0, not -1"),
         ("[feeds]\nlimit = 0", 4, "feeds.limit must be at least 1"),

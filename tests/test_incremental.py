@@ -45,6 +45,11 @@ def article(slug: str, day: int, *, title: str = "", tags: tuple[str, ...] = (),
 
 def make_site(root: Path, count: int = 6) -> Path:
     copy_project(root, seeds=False)
+    # Small pages, so that edits move articles between the pages of paginated listings.
+    config = root / "site.toml"
+    write(config, config.read_text(encoding="utf-8").replace(
+        "paginate = 10\narchive_paginate = 50\n", "paginate = 3\narchive_paginate = 2\n", 1))
+    assert "archive_paginate = 2" in config.read_text(encoding="utf-8")
     shutil.rmtree(root / "content" / "articles")
     (root / "content" / "articles").mkdir()
     for i in range(count):

@@ -23,6 +23,7 @@ from sitefactory import (
     build,
     corpus,
     output_file,
+    set_key,
     url_of,
     with_extra,
     write_article,
@@ -394,6 +395,26 @@ def test_archive_month_lists_its_articles_newest_first(news: Path) -> None:
         doc = page(news, f"{BASE_URL}archive/{month}/")
         assert article_links(main(doc), ARTICLES) == urls(members), month
         assert f"{members[0].date:%B %Y}" in doc.one("h1").text()
+
+
+def test_archive_months_paginate_at_archive_paginate(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "site", ARTICLES)
+    set_key(root, "archive_paginate", "1")  # stories are 23 days apart: 1 or 2 a month
+    public = build(root)
+    months = months_of(ARTICLES)
+    assert max(len(members) for members in months.values()) == 2  # some month has two pages
+    for month, members in months.items():
+        base = f"{BASE_URL}archive/{month}/"
+        check_listing(public, base, members, per_page=1)
+        pages = len(members)
+        for number in range(1, pages + 1):
+            doc = page(public, base if number == 1 else f"{base}page/{number}/")
+            count = f"{len(members)} article{'s' if len(members) != 1 else ''}"
+            assert count in doc.one("p", class_="listing-meta").text()  # the month's, not the page's
+            title = f"Archive: {members[0].date:%B %Y}" + (f" — page {number}" if number > 1 else "")
+            assert doc.one("title").text().startswith(title), (month, number)
+    # Other listings keep `paginate` (10).
+    check_listing(public, f"{BASE_URL}section/world/", [a for a in ARTICLES if a.section == "world"])
 
 
 # --- standalone pages -------------------------------------------------------------------------
