@@ -4,9 +4,9 @@ Lives in `.cache/newsgen.sqlite` (safe to delete). One SQLite transaction per sa
 build leaves the previous, consistent state. A build that starts without a usable cache writes
 a new file beside it instead, without a journal, and renames it into place once saved
 (cachefile.py).
-The version key covers the generator, the Markdown settings and Python; a corrupt or
-mismatched cache is discarded with a warning, never trusted. A cache that cannot be written
-(disk full, read-only) is a `CacheError`, never a traceback.
+The version key covers the generator (its version and a hash of its code), the Markdown
+settings and Python; a corrupt or mismatched cache is discarded with a warning, never trusted.
+A cache that cannot be written (disk full, read-only) is a `CacheError`, never a traceback.
 """
 
 from __future__ import annotations
@@ -81,9 +81,23 @@ def _markdown_version() -> str:
         return markdown.__version__
 
 
+def code_digest(package: Path = Path(__file__).parent) -> str:
+    """A hash of the generator's own source files. The version number alone missed code
+    changes: a `git pull` into an editable install (as `make build` makes) keeps "0.1.0", and
+    the cache then kept pages that the new code renders differently. Content, not mtimes, so a
+    fresh clone or a `touch` keeps the cache. 1.5 ms for 41 files."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(package)):
+        if name.endswith(".py"):
+            data = (package / name).read_bytes()
+            digest.update(f"{name}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()[:16]
+
+
 MARKDOWN_SETTINGS = f"markdown={_markdown_version()};extensions={','.join(MARKDOWN_EXTENSIONS)}"
-CACHE_VERSION = (f"newsgen={__version__};ingest={INGEST_VERSION};{MARKDOWN_SETTINGS};"
-                 f"python={sys.version_info[:2]};"
+CACHE_VERSION = (f"newsgen={__version__};code={code_digest()};ingest={INGEST_VERSION};"
+                 f"{MARKDOWN_SETTINGS};python={sys.version_info[:2]};"
                  f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
 
 def signature(digest: str, options: str) -> str:

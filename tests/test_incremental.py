@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import age, copy_project
+from conftest import age, copy_project, run_cli
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from generator import cache as cache_module
 from generator import workers
 from generator.build import Builder, BuildOptions
 from generator.errors import GeneratorError
@@ -307,6 +308,34 @@ def test_cache_from_another_version_is_not_trusted(tmp_path: Path) -> None:
     result = Builder(root, OPTIONS).build()
     assert not result.up_to_date
     assert any("another version" in w.message for w in result.warnings)
+
+
+def test_new_generator_code_under_the_same_version_rebuilds(tmp_path: Path) -> None:
+    """A `git pull` into an editable install keeps the version number but changes the code:
+    the cache must not keep the old code's pages. A copy of the package, first on PYTHONPATH
+    (ahead of the editable install's finder), stands for the pulled code."""
+    root = make_site(tmp_path / "site")
+    assert run_cli(root, "build", "--no-search").returncode == 0
+    archive = root / "public" / "archive" / "index.html"
+    assert "<h1>Archive</h1>" in archive.read_text(encoding="utf-8")
+    pulled = tmp_path / "pulled" / "generator"
+    shutil.copytree(Path(cache_module.__file__).parent, pulled,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    context = pulled / "context.py"
+    code = context.read_text(encoding="utf-8")
+    assert code.count('page["title"] = "Archive"') == 1
+    context.write_text(code.replace('page["title"] = "Archive"', 'page["title"] = "Archives"'),
+                       encoding="utf-8")
+    assert cache_module.code_digest(pulled) != cache_module.code_digest()
+    rebuilt = run_cli(root, "build", "--no-search", env={"PYTHONPATH": str(pulled.parent)})
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "another version" in rebuilt.stdout + rebuilt.stderr
+    assert "<h1>Archives</h1>" in archive.read_text(encoding="utf-8")
+    # Same code, another mtime (a fresh clone, a `touch`): the digest, and so the cache, stay.
+    os.utime(context, ns=(0, 0))
+    again = run_cli(root, "build", "--no-search", "-v", env={"PYTHONPATH": str(pulled.parent)})
+    assert again.returncode == 0 and "another version" not in again.stdout + again.stderr
+    assert "rendered 0 " in again.stdout, again.stdout
 
 
 _NOTES: dict[str, Any] = {}
