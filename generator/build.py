@@ -312,7 +312,8 @@ class Builder(FastRebuilds):
             writer = InPlaceWriter(config.output_dir)
             from . import search
 
-            count = search.publish_search_index(writer, config.output_dir, diagnostics)
+            count = search.publish_search_index(writer, config.output_dir, diagnostics,
+                                                cache_dir=self.store.path.parent)
             writer.commit()
         self.search_stale = False
         return count
@@ -392,7 +393,8 @@ class Builder(FastRebuilds):
                 from . import search
 
                 search.publish_search_index(publisher, publisher.staging, diagnostics,
-                                     previous_dir=config.output_dir)
+                                            previous_dir=config.output_dir,
+                                            cache_dir=self.store.path.parent)
             removed = publisher.removed_count()
             # The swap replaces what the cache's output fingerprints describe: if this build is
             # killed after it, the next one must not trust them (as in _write_changed).
@@ -423,7 +425,7 @@ class Builder(FastRebuilds):
         from . import search
 
         search.publish_search_index(index_writer, config.output_dir, diagnostics,
-                                    changed=writer.changed)
+                                    changed=writer.changed, cache_dir=self.store.path.parent)
         index_writer.commit()
         writer.add_counts(index_writer.counts())
 

@@ -1,17 +1,34 @@
 """Search stage: the site's finished HTML -> a Pagefind index (`Output`s under pagefind/).
 
 Runs the Pagefind binary (PyPI `pagefind[extended]`) over the staging folder before it is swapped
-in, so the published site is never half-indexed. Never writes itself (the publisher does); a
-missing or failing binary is a warning and the site is published without search.
+in, so the published site is never half-indexed. Never writes into the site itself (the
+publisher does); a missing or failing binary is a warning and the site is published without
+search.
+
+Pagefind always indexes the whole site; two things make that cheaper (20 s -> 12 s for a
+one-article edit at 10,000 articles):
+- It reads only the pages it will index: when pages carry `data-pagefind-body`, Pagefind
+  parses every HTML file and then ignores those without it (listings). Its --glob names the
+  others instead (`2024/**/*.html`, ...): the same index, 20% faster.
+- Unchanged pages' fragments are handed back to it. Pagefind names fragment files by a hash of
+  their content and does not write (or gzip at its best level, one at a time) a file already
+  there. A manifest in the build cache records, per URL, the hash of the HTML that was indexed
+  and the fragment it gave; a fragment is reused only when its page's HTML is byte-identical.
+  The names are short hashes (7 hex digits): if a new fragment's name collides with a reused
+  one, Pagefind lengthens one of the two, which leaves one name the prefix of another; that
+  run is discarded and Pagefind runs again from nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import itertools
 import json
 import os
 import shutil
 import subprocess
-import tempfile
+import zlib
 from collections.abc import Collection, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +39,8 @@ from .model import Output
 from .publish import files_under
 
 OUTPUT_SUBDIR = "pagefind"
+MANIFEST_NAME = "search-fragments.json"  # in the build cache: what each fragment indexed
+_BODY = b"data-pagefind-body"
 TIMEOUT_SECONDS = 600
 _INSTALL_HINT = ("install it with pip install 'pagefind[extended]==1.5.2', or turn search off "
                  "with --no-search or `search = false` in site.toml")
@@ -45,7 +64,8 @@ def pagefind_binary() -> Path | None:
 
 def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnostic], *,
                          previous_dir: Path | None = None,
-                         changed: Collection[str] | None = None) -> int:
+                         changed: Collection[str] | None = None,
+                         cache_dir: Path | None = None) -> int:
     """Index `site_dir` once every page is in it, and write the bundle through `writer`.
 
     `site_dir` is the staging folder of a full build (swapped in afterwards, so the published
@@ -55,7 +75,8 @@ def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnost
     """
     written: list[str] = []
     for output in search_outputs(site_dir, diagnostics, previous_dir=previous_dir,
-                                 changed=tuple(writer.changed if changed is None else changed)):
+                                 changed=tuple(writer.changed if changed is None else changed),
+                                 cache_dir=cache_dir):
         writer.write(output)
         written.append(output.path)
     remove = getattr(writer, "remove_later", None)
@@ -69,12 +90,15 @@ def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnost
 
 def search_outputs(site_dir: Path, diagnostics: list[Diagnostic], *,
                    previous_dir: Path | None = None,
-                   changed: Collection[str] = ()) -> Iterator[Output]:
+                   changed: Collection[str] = (),
+                   cache_dir: Path | None = None) -> Iterator[Output]:
     """Index every HTML page under `site_dir`; yield the index files (paths under pagefind/).
 
     When `previous_dir` (the published site) holds the same HTML files and none of them is in
     `changed` (outputs written with new bytes), its index is reused as is: the index is a pure
-    function of the pages. Problems are appended to `diagnostics` as warnings; nothing is yielded.
+    function of the pages. Otherwise the fragments of unchanged pages are reused from the
+    previous index (`previous_dir`'s, else `site_dir`'s) when `cache_dir` holds its manifest.
+    Problems are appended to `diagnostics` as warnings; nothing is yielded.
     """
     if previous_dir is not None and _reusable(previous_dir, site_dir, changed):
         yield from _files(previous_dir / OUTPUT_SUBDIR)
@@ -84,14 +108,183 @@ def search_outputs(site_dir: Path, diagnostics: list[Diagnostic], *,
         diagnostics.append(Diagnostic("warning", "search index skipped: the Pagefind binary "
                                       "was not found", hint=_INSTALL_HINT))
         return
-    with tempfile.TemporaryDirectory(prefix="newsgen-pagefind-") as temporary:
-        bundle = Path(temporary) / OUTPUT_SUBDIR
-        problem = _run(binary, site_dir, bundle)
+    # Beside the site, on its file system (hard links), and ignored by git as `.public.*` is.
+    work = site_dir.parent / f".{site_dir.name.strip('.')}.search"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        html = sorted(p for p in files_under(site_dir)
+                      if p.endswith(".html") and not p.startswith(f"{OUTPUT_SUBDIR}/"))
+        pages = indexed_html(site_dir, html)
+        glob = html_glob(set(pages), html)
+        bundle = work / OUTPUT_SUBDIR
+        manifest = cache_dir / MANIFEST_NAME if cache_dir is not None else None
+        previous = (previous_dir or site_dir) / OUTPUT_SUBDIR
+        reused = _reuse_fragments(manifest, previous, bundle, pages)
+        problem = _run(binary, site_dir, bundle, glob)
+        if not problem and reused and (_collided(bundle) or _version(bundle) != reused.version):
+            shutil.rmtree(bundle)
+            reused = Reused()
+            problem = _run(binary, site_dir, bundle, glob)
         if problem:
             diagnostics.append(Diagnostic("warning", f"search index skipped: {problem}",
                                           hint=_INSTALL_HINT))
             return
+        if manifest is not None:
+            _save_manifest(manifest, bundle, pages, reused)
         yield from _files(bundle)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def indexed_html(site_dir: Path, html: list[str]) -> dict[str, str]:
+    """{path: SHA-1 of its bytes} of the HTML files (of `html`) that Pagefind indexes: those
+    with `data-pagefind-body` if any page has it (Pagefind then ignores the others), else all."""
+    top = str(site_dir)
+    bodies: dict[str, str] = {}
+    for path in html:
+        with open(os.path.join(top, path), "rb") as file:
+            data = file.read()
+        # Attribute names are case-insensitive; a mention in a page's text is a false positive,
+        # which costs Pagefind one more page to read, nothing more.
+        if _BODY in data or _BODY in data.lower():
+            bodies[path] = hashlib.sha1(data).hexdigest()
+    if bodies:
+        return bodies
+    return {path: hashlib.sha1((site_dir / path).read_bytes()).hexdigest() for path in html}
+
+
+GLOB_MAX = 64_000  # characters: Linux allows 128 KiB in one argument
+_GLOB_SPECIAL = frozenset("*?[]{}!,\\")
+
+
+def html_glob(wanted: set[str], html: list[str]) -> str:
+    """A Pagefind --glob matching exactly the `wanted` files among `html`: a folder whose HTML
+    files are all wanted is one `folder/**/*.html`, others are split further. "**/*.html"
+    (Pagefind's own default) when that is all of them, or when no short glob says it."""
+    if set(html) <= wanted or any(_GLOB_SPECIAL & set(path) for path in html):
+        return "**/*.html"
+    patterns: list[str] = []
+
+    def cover(folder: str, files: list[str]) -> None:
+        chosen = [f for f in files if f in wanted]
+        if not chosen:
+            return
+        if folder and len(chosen) == len(files):
+            patterns.append(f"{folder}/**/*.html")
+            return
+        depth = folder.count("/") + 1 if folder else 0
+        below: dict[str, list[str]] = {}
+        for path in files:
+            parts = path.split("/")
+            if len(parts) == depth + 1:
+                if path in wanted:
+                    patterns.append(path)
+            else:
+                below.setdefault("/".join(parts[:depth + 1]), []).append(path)
+        for sub, under in below.items():
+            cover(sub, under)
+
+    cover("", html)
+    glob = "{" + ",".join(patterns) + "}" if len(patterns) > 1 else patterns[0]
+    return glob if len(glob) <= GLOB_MAX else "**/*.html"
+
+
+def page_url(path: str) -> str:
+    """The URL Pagefind gives the page at `path` (it drops a final index.html)."""
+    if path == "index.html" or path.endswith("/index.html"):
+        path = path[:-len("index.html")]
+    return f"/{path}"
+
+
+class Reused(dict[str, str]):
+    """{URL: fragment file name} reused from the previous index, and that index's Pagefind."""
+
+    version = ""
+
+
+def _reuse_fragments(manifest: Path | None, previous: Path, bundle: Path,
+                     pages: dict[str, str]) -> Reused:
+    """Put the previous index's fragments of unchanged pages into `bundle`, if `manifest`
+    describes that index (its meta file, its Pagefind version)."""
+    reused = Reused()
+    if manifest is None:
+        return reused
+    try:
+        recorded = json.loads(manifest.read_bytes())
+        fragments: dict[str, list[str]] = recorded["pages"]
+        if not ((previous / recorded["meta"]).is_file() and recorded["version"]
+                and recorded["version"] == _version(previous)):
+            return reused
+    except (OSError, ValueError, KeyError, TypeError):
+        return reused  # none yet, or damaged: index from nothing (never trusted)
+    (bundle / "fragment").mkdir(parents=True)
+    for path, digest in pages.items():
+        url = page_url(path)
+        entry = fragments.get(url)
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest):
+            continue
+        name = str(entry[1])
+        if "/" in name or not name.endswith(".pf_fragment"):
+            continue
+        try:
+            os.link(previous / "fragment" / name, bundle / "fragment" / name)
+        except FileExistsError:
+            continue
+        except OSError:
+            try:
+                shutil.copyfile(previous / "fragment" / name, bundle / "fragment" / name)
+            except OSError:
+                continue
+        reused[url] = name
+    reused.version = str(recorded["version"])
+    return reused
+
+
+def _collided(bundle: Path) -> bool:
+    """Whether one fragment name is the prefix of another: Pagefind lengthened a name that
+    collided, and a reused file may stand where a new fragment should be."""
+    names = sorted(p.name.removesuffix(".pf_fragment") for p in (bundle / "fragment").iterdir())
+    return any(longer.startswith(shorter) for shorter, longer in itertools.pairwise(names))
+
+
+def _version(bundle: Path) -> str:
+    try:
+        entry = json.loads((bundle / "pagefind-entry.json").read_bytes())
+        return str(entry["version"]) if isinstance(entry, dict) else ""
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def _save_manifest(manifest: Path, bundle: Path, pages: dict[str, str], reused: Reused) -> None:
+    """Record, per URL, the hash of the HTML indexed and its fragment's file name."""
+    digests = {page_url(path): digest for path, digest in pages.items()}
+    named = {name: url for url, name in reused.items()}
+    fragments: dict[str, list[str]] = {}
+    written = bundle / "fragment"
+    for fragment in sorted(written.iterdir()) if written.is_dir() else ():
+        url = named.get(fragment.name) or _fragment_url(fragment)
+        if url in digests:
+            fragments[url] = [digests[url], fragment.name]
+    metas = sorted(p.name for p in bundle.glob("pagefind.*.pf_meta"))
+    record = {"version": _version(bundle), "meta": metas[0] if len(metas) == 1 else "",
+              "pages": fragments}
+    try:
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        partial = manifest.with_name(f".{manifest.name}.partial")
+        partial.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+        partial.replace(manifest)
+    except OSError:  # a speed-up only: the next index is made from nothing
+        with contextlib.suppress(OSError):
+            manifest.unlink(missing_ok=True)
+
+
+def _fragment_url(fragment: Path) -> str:
+    """The page URL a fragment indexes: gzip of `pagefind_dcd` + JSON starting with its url."""
+    try:
+        data = zlib.decompress(fragment.read_bytes(), 16 + zlib.MAX_WBITS)
+        return str(json.loads(data.removeprefix(b"pagefind_dcd"))["url"])
+    except (OSError, ValueError, KeyError, TypeError, zlib.error):
+        return ""
 
 
 def _files(bundle: Path) -> Iterator[Output]:
@@ -119,9 +312,10 @@ def _html_files(folder: Path) -> set[str]:
     return {path for path in files_under(folder) if path.endswith(".html")}
 
 
-def _run(binary: Path, site_dir: Path, bundle: Path) -> str:
+def _run(binary: Path, site_dir: Path, bundle: Path, glob: str = "**/*.html") -> str:
     """Run Pagefind; '' on success, else what went wrong in one line."""
-    command = [str(binary), "--site", str(site_dir), "--output-path", str(bundle), "--silent"]
+    command = [str(binary), "--site", str(site_dir), "--output-path", str(bundle), "--silent",
+               "--glob", glob]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
                               check=False)

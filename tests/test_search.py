@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 from conftest import copy_project, run_cli, serve_under_prefix
 from htmlutil import parse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sitefactory import BASE_URL, corpus, url_of, write_project
 
+from generator import search
 from generator.search import indexed_pages, pagefind_binary
 
 HEADLINE = "We will soon decide whether to Deploy American Troops in Libya"
@@ -217,3 +221,128 @@ def test_without_an_index_the_search_page_says_so(page: Any, tmp_path: Path) -> 
             assert results(page) == []
     finally:
         shutil.rmtree(tmp_path / "www", ignore_errors=True)
+
+
+# --- what each index run costs: the glob and the reused fragments -----------------------------
+
+REAL_RUN = search._run  # before any test replaces it with a spy
+
+
+def clean_index(public: Path, scratch: Path) -> dict[str, bytes]:
+    """The bundle Pagefind makes from nothing, over the whole site (its default glob)."""
+    binary = pagefind_binary()
+    assert binary is not None
+    out = scratch / "clean"
+    shutil.rmtree(out, ignore_errors=True)
+    assert REAL_RUN(binary, public, out) == ""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file()}
+
+
+def indexed_now(public: Path, cache: Path, spied: list[list[str]]) -> dict[str, bytes]:
+    """search_outputs over `public`, as an in-place build calls it; the bundle it yields."""
+    diagnostics: list[Any] = []
+    found = {o.path.removeprefix("pagefind/"): o.data
+             for o in search.search_outputs(public, diagnostics, cache_dir=cache)}
+    assert diagnostics == [] and spied
+    assert not (public.parent / ".public.search").exists()  # its work folder is gone
+    return found
+
+
+@pytest.fixture
+def spied_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The fragment files already in Pagefind's output folder at each run (the reused ones)."""
+    runs: list[list[str]] = []
+    monkeypatch.setattr(search, "_run", spied_runs_wrapper(runs))
+    return runs
+
+
+def test_an_edit_reuses_the_fragments_of_unchanged_pages_and_equals_a_clean_index(
+        tmp_path: Path, spied_runs: list[list[str]]) -> None:
+    root = write_project(tmp_path / "site", corpus(12))
+    assert run_cli(root, "build").returncode == 0
+    public, cache = root / "public", root / ".cache"
+    assert bundle(public) == clean_index(public, tmp_path)
+    manifest = json.loads((cache / search.MANIFEST_NAME).read_bytes())
+    assert len(manifest["pages"]) == 13 == len(body_pages(public))  # 12 articles and about
+    # Through the command line: an edited body, then the bundle is the one a clean run makes.
+    edited = root / "content" / "articles" / "story-03.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nQuokkas were seen.\n", "utf-8")
+    assert run_cli(root, "build").returncode == 0
+    assert bundle(public) == clean_index(public, tmp_path)
+    assert "Quokkas" in fragments(public)["/" + url_of(corpus(12)[3]).removeprefix(BASE_URL)]
+    # In this process, to see what Pagefind is handed: nothing changed, every fragment reused.
+    assert indexed_now(public, cache, spied_runs) == clean_index(public, tmp_path)
+    assert len(spied_runs) == 1 and len(spied_runs[0]) == 13
+    # One page's HTML changed: its fragment is made again, the other 12 are reused.
+    page = next(public.glob("20*/*/story-05/index.html"))
+    page.write_text(page.read_text(encoding="utf-8").replace("Body of story 05.", "Wombats."),
+                    encoding="utf-8")
+    spied_runs.clear()
+    assert indexed_now(public, cache, spied_runs) == clean_index(public, tmp_path)
+    assert len(spied_runs) == 1 and len(spied_runs[0]) == 12
+
+
+def test_a_name_collision_or_an_untrusted_manifest_means_an_index_from_nothing(
+        tmp_path: Path, spied_runs: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_project(tmp_path / "site", corpus(6))
+    assert run_cli(root, "build").returncode == 0
+    public, cache = root / "public", root / ".cache"
+    expected = clean_index(public, tmp_path)
+    # Pagefind lengthened a colliding name (simulated): the run is discarded and redone.
+    monkeypatch.setattr(search, "_collided", lambda bundle: True)
+    assert indexed_now(public, cache, spied_runs) == expected
+    assert [len(run) for run in spied_runs] == [7, 0]
+    monkeypatch.undo()
+    monkeypatch.setattr(search, "_run", spied_runs_wrapper(spied_runs))
+    manifest = cache / search.MANIFEST_NAME
+    recorded = json.loads(manifest.read_bytes())
+    for damage in (b"not json", json.dumps({**recorded, "meta": "pagefind.other.pf_meta"}).encode(),
+                   json.dumps({**recorded, "version": "0.0.1"}).encode()):
+        manifest.write_bytes(damage)
+        spied_runs.clear()
+        assert indexed_now(public, cache, spied_runs) == expected
+        assert spied_runs == [[]]  # nothing reused
+        assert json.loads(manifest.read_bytes()) == recorded  # and a good manifest again
+    # A page whose recorded HTML hash differs (edited while search was off): not reused.
+    url = next(iter(sorted(recorded["pages"])))
+    stale = {**recorded, "pages": {**recorded["pages"], url: ["0" * 40, recorded["pages"][url][1]]}}
+    manifest.write_text(json.dumps(stale), encoding="utf-8")
+    spied_runs.clear()
+    assert indexed_now(public, cache, spied_runs) == expected
+    assert len(spied_runs[0]) == 6 and recorded["pages"][url][1] not in spied_runs[0]
+
+
+def spied_runs_wrapper(runs: list[list[str]]) -> Any:
+    real = REAL_RUN
+
+    def spy(binary: Path, site_dir: Path, bundle: Path, glob: str = "**/*.html") -> str:
+        folder = bundle / "fragment"
+        runs.append(sorted(p.name for p in folder.iterdir()) if folder.is_dir() else [])
+        return real(binary, site_dir, bundle, glob)
+
+    return spy
+
+
+_SEGMENT = st.sampled_from(["2024", "05", "a", "b", "tags", "x", "index.html", "page.html"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(paths=st.sets(st.lists(_SEGMENT, min_size=1, max_size=4).map("/".join)
+                     .filter(lambda p: p.endswith(".html")), min_size=1, max_size=30),
+       data=st.data())
+def test_the_glob_names_exactly_the_pages_to_index(paths: set[str], data: Any) -> None:
+    html = sorted(paths)
+    wanted = data.draw(st.sets(st.sampled_from(html), min_size=1))
+    glob = search.html_glob(wanted, html)
+    patterns = glob[1:-1].split(",") if glob.startswith("{") else [glob]
+
+    def matches(path: str) -> bool:  # the two shapes html_glob writes, as Pagefind reads them
+        return any(path == p or (p.endswith("/**/*.html") and p != "**/*.html"
+                                 and path.startswith(p.removesuffix("**/*.html")))
+                   or p == "**/*.html" for p in patterns)
+
+    if glob != "**/*.html":
+        assert {p for p in html if matches(p)} == wanted
+    else:
+        assert wanted == set(html)
