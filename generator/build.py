@@ -313,7 +313,8 @@ class Builder(FastRebuilds):
             from . import search
 
             count = search.publish_search_index(writer, config.output_dir, diagnostics,
-                                                cache_dir=self.store.path.parent)
+                                                cache_dir=self.store.path.parent,
+                                                reuse=self.options.cache)
             writer.commit()
         self.search_stale = False
         return count
@@ -394,7 +395,8 @@ class Builder(FastRebuilds):
 
                 search.publish_search_index(publisher, publisher.staging, diagnostics,
                                             previous_dir=config.output_dir,
-                                            cache_dir=self.store.path.parent)
+                                            cache_dir=self.store.path.parent,
+                                            reuse=self.options.cache)
             removed = publisher.removed_count()
             # The swap replaces what the cache's output fingerprints describe: if this build is
             # killed after it, the next one must not trust them (as in _write_changed).
@@ -425,7 +427,7 @@ class Builder(FastRebuilds):
         from . import search
 
         search.publish_search_index(index_writer, config.output_dir, diagnostics,
-                                    changed=writer.changed, cache_dir=self.store.path.parent)
+                                    cache_dir=self.store.path.parent, reuse=self.options.cache)
         index_writer.commit()
         writer.add_counts(index_writer.counts())
 

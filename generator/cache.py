@@ -87,9 +87,17 @@ def code_digest(package: Path = Path(__file__).parent) -> str:
     the cache then kept pages that the new code renders differently. Content, not mtimes, so a
     fresh clone or a `touch` keeps the cache. 1.5 ms for 41 files."""
     digest = hashlib.sha256()
-    for name in sorted(os.listdir(package)):
-        if name.endswith(".py"):
-            data = (package / name).read_bytes()
+    try:
+        names = sorted(os.listdir(package))
+    except OSError:  # not a folder (a zip, a frozen build): the version alone
+        return ""
+    for name in names:
+        # Not dotfiles: an editor's lock file (Emacs' `.#cache.py`) may be a dangling symlink.
+        if name.endswith(".py") and not name.startswith("."):
+            try:
+                data = (package / name).read_bytes()
+            except OSError:
+                continue
             digest.update(f"{name}\0{len(data)}\0".encode())
             digest.update(data)
     return digest.hexdigest()[:16]

@@ -29,7 +29,8 @@ import os
 import shutil
 import subprocess
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
+from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,8 @@ def pagefind_binary() -> Path | None:
 
 
 def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnostic], *,
-                         previous_dir: Path | None = None,
-                         changed: Collection[str] | None = None,
-                         cache_dir: Path | None = None) -> int:
+                         previous_dir: Path | None = None, cache_dir: Path | None = None,
+                         reuse: bool = True) -> int:
     """Index `site_dir` once every page is in it, and write the bundle through `writer`.
 
     `site_dir` is the staging folder of a full build (swapped in afterwards, so the published
@@ -75,8 +75,7 @@ def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnost
     """
     written: list[str] = []
     for output in search_outputs(site_dir, diagnostics, previous_dir=previous_dir,
-                                 changed=tuple(writer.changed if changed is None else changed),
-                                 cache_dir=cache_dir):
+                                 cache_dir=cache_dir, reuse=reuse):
         writer.write(output)
         written.append(output.path)
     remove = getattr(writer, "remove_later", None)
@@ -89,39 +88,40 @@ def publish_search_index(writer: Any, site_dir: Path, diagnostics: list[Diagnost
 
 
 def search_outputs(site_dir: Path, diagnostics: list[Diagnostic], *,
-                   previous_dir: Path | None = None,
-                   changed: Collection[str] = (),
-                   cache_dir: Path | None = None) -> Iterator[Output]:
-    """Index every HTML page under `site_dir`; yield the index files (paths under pagefind/).
+                   previous_dir: Path | None = None, cache_dir: Path | None = None,
+                   reuse: bool = True) -> Iterator[Output]:
+    """Index the HTML pages under `site_dir`; yield the index files (paths under pagefind/).
 
-    When `previous_dir` (the published site) holds the same HTML files and none of them is in
-    `changed` (outputs written with new bytes), its index is reused as is: the index is a pure
-    function of the pages. Otherwise the fragments of unchanged pages are reused from the
-    previous index (`previous_dir`'s, else `site_dir`'s) when `cache_dir` holds its manifest.
+    The previous index (`previous_dir`'s, else `site_dir`'s) is reused as a whole when the
+    manifest in `cache_dir` says it was made from exactly these pages (same URLs, same bytes),
+    and otherwise for the fragments of the pages whose bytes are the same. `reuse` False (a
+    clean build), or a Pagefind configuration of the user's own, means an index from nothing.
     Problems are appended to `diagnostics` as warnings; nothing is yielded.
     """
-    if previous_dir is not None and _reusable(previous_dir, site_dir, changed):
-        yield from _files(previous_dir / OUTPUT_SUBDIR)
+    html = sorted(p for p in files_under(site_dir)
+                  if p.endswith(".html") and not p.startswith(f"{OUTPUT_SUBDIR}/"))
+    pages = indexed_html(site_dir, html)
+    configured = _user_configured()
+    manifest = cache_dir / MANIFEST_NAME if cache_dir is not None else None
+    previous = (previous_dir or site_dir) / OUTPUT_SUBDIR
+    recorded = _recorded(manifest, previous) if reuse and not configured else None
+    if recorded is not None and recorded.describes(pages) and recorded.version == pagefind_version():
+        yield from _files(previous)
         return
     binary = pagefind_binary()
     if binary is None:
         diagnostics.append(Diagnostic("warning", "search index skipped: the Pagefind binary "
                                       "was not found", hint=_INSTALL_HINT))
         return
+    glob = None if configured else html_glob(set(pages), html)
     # Beside the site, on its file system (hard links), and ignored by git as `.public.*` is.
     work = site_dir.parent / f".{site_dir.name.strip('.')}.search"
     shutil.rmtree(work, ignore_errors=True)
     try:
-        html = sorted(p for p in files_under(site_dir)
-                      if p.endswith(".html") and not p.startswith(f"{OUTPUT_SUBDIR}/"))
-        pages = indexed_html(site_dir, html)
-        glob = html_glob(set(pages), html)
         bundle = work / OUTPUT_SUBDIR
-        manifest = cache_dir / MANIFEST_NAME if cache_dir is not None else None
-        previous = (previous_dir or site_dir) / OUTPUT_SUBDIR
-        reused = _reuse_fragments(manifest, previous, bundle, pages)
+        reused = _reuse_fragments(recorded, previous, bundle, pages)
         problem = _run(binary, site_dir, bundle, glob)
-        if not problem and reused and (_collided(bundle) or _version(bundle) != reused.version):
+        if not problem and reused and _suspect(bundle, reused):
             shutil.rmtree(bundle)
             reused = Reused()
             problem = _run(binary, site_dir, bundle, glob)
@@ -136,6 +136,15 @@ def search_outputs(site_dir: Path, diagnostics: list[Diagnostic], *,
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _user_configured() -> bool:
+    """Whether Pagefind will read settings of the user's own (a config file where it runs, or
+    PAGEFIND_ variables): they may change what it indexes, so it runs as they say."""
+    names = ("pagefind.yml", "pagefind.yaml", "pagefind.toml", "pagefind.json")
+    return (any(os.path.exists(name) for name in names)
+            or any(key.startswith("PAGEFIND_") and key != "PAGEFIND_BINARY_PATH"
+                   for key in os.environ))
+
+
 def indexed_html(site_dir: Path, html: list[str]) -> dict[str, str]:
     """{path: SHA-1 of its bytes} of the HTML files (of `html`) that Pagefind indexes: those
     with `data-pagefind-body` if any page has it (Pagefind then ignores the others), else all."""
@@ -148,20 +157,38 @@ def indexed_html(site_dir: Path, html: list[str]) -> dict[str, str]:
         # which costs Pagefind one more page to read, nothing more.
         if _BODY in data or _BODY in data.lower():
             bodies[path] = hashlib.sha1(data).hexdigest()
-    if bodies:
+    # Only an element carrying the attribute makes Pagefind skip the other pages: a site whose
+    # pages merely mention it in their text is indexed whole.
+    if any(_has_body_element(site_dir / path) for path in bodies):
         return bodies
     return {path: hashlib.sha1((site_dir / path).read_bytes()).hexdigest() for path in html}
 
 
+class _BodyFinder(HTMLParser):
+    found = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found = self.found or any(name == "data-pagefind-body" for name, _ in attrs)
+
+
+def _has_body_element(path: Path) -> bool:
+    finder = _BodyFinder()
+    finder.feed(path.read_text(encoding="utf-8", errors="replace"))
+    finder.close()
+    return finder.found
+
+
 GLOB_MAX = 64_000  # characters: Linux allows 128 KiB in one argument
-_GLOB_SPECIAL = frozenset("*?[]{}!,\\")
+# Path characters a glob takes literally (Pagefind 1.5 reads `( ) < > [ ] { } ,` as syntax,
+# `* ? $` as wildcards); any other in a path means the default glob.
+_GLOB_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/%")
 
 
 def html_glob(wanted: set[str], html: list[str]) -> str:
     """A Pagefind --glob matching exactly the `wanted` files among `html`: a folder whose HTML
     files are all wanted is one `folder/**/*.html`, others are split further. "**/*.html"
     (Pagefind's own default) when that is all of them, or when no short glob says it."""
-    if set(html) <= wanted or any(_GLOB_SPECIAL & set(path) for path in html):
+    if set(html) <= wanted or any(not _GLOB_LITERAL.issuperset(path) for path in html):
         return "**/*.html"
     patterns: list[str] = []
 
@@ -196,36 +223,56 @@ def page_url(path: str) -> str:
     return f"/{path}"
 
 
+class Recorded(dict[str, tuple[str, str]]):
+    """The manifest of the previous index: {URL: (SHA-1 of the page's HTML, fragment file)}."""
+
+    version = ""
+
+    def describes(self, pages: dict[str, str]) -> bool:
+        """Whether the index was made from exactly these pages, byte for byte."""
+        return {page_url(path): digest for path, digest in pages.items()} == {
+            url: digest for url, (digest, _) in self.items()}
+
+
 class Reused(dict[str, str]):
     """{URL: fragment file name} reused from the previous index, and that index's Pagefind."""
 
     version = ""
 
 
-def _reuse_fragments(manifest: Path | None, previous: Path, bundle: Path,
-                     pages: dict[str, str]) -> Reused:
-    """Put the previous index's fragments of unchanged pages into `bundle`, if `manifest`
-    describes that index (its meta file, its Pagefind version)."""
-    reused = Reused()
+def _recorded(manifest: Path | None, previous: Path) -> Recorded | None:
+    """The manifest, if it describes the index in `previous` (its meta file and version)."""
     if manifest is None:
-        return reused
+        return None
     try:
-        recorded = json.loads(manifest.read_bytes())
-        fragments: dict[str, list[str]] = recorded["pages"]
-        if not ((previous / recorded["meta"]).is_file() and recorded["version"]
-                and recorded["version"] == _version(previous)):
-            return reused
-    except (OSError, ValueError, KeyError, TypeError):
-        return reused  # none yet, or damaged: index from nothing (never trusted)
+        data = json.loads(manifest.read_bytes())
+        recorded = Recorded({str(url): (str(entry[0]), str(entry[1]))
+                             for url, entry in data["pages"].items()})
+        recorded.version = str(data["version"])
+        meta = str(data["meta"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None  # none yet, or damaged: never trusted
+    if not (meta and (previous / meta).is_file() and recorded.version
+            and recorded.version == _version(previous)):
+        return None
+    if any("/" in name or not name.endswith(".pf_fragment") for _, name in recorded.values()):
+        return None
+    return recorded
+
+
+def _reuse_fragments(recorded: Recorded | None, previous: Path, bundle: Path,
+                     pages: dict[str, str]) -> Reused:
+    """Put the previous index's fragments of unchanged pages into `bundle`."""
+    reused = Reused()
+    if recorded is None:
+        return reused
     (bundle / "fragment").mkdir(parents=True)
     for path, digest in pages.items():
         url = page_url(path)
-        entry = fragments.get(url)
-        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest):
+        entry = recorded.get(url)
+        if entry is None or entry[0] != digest:
             continue
-        name = str(entry[1])
-        if "/" in name or not name.endswith(".pf_fragment"):
-            continue
+        name = entry[1]
         try:
             os.link(previous / "fragment" / name, bundle / "fragment" / name)
         except FileExistsError:
@@ -236,15 +283,28 @@ def _reuse_fragments(manifest: Path | None, previous: Path, bundle: Path,
             except OSError:
                 continue
         reused[url] = name
-    reused.version = str(recorded["version"])
+    reused.version = recorded.version
     return reused
 
 
-def _collided(bundle: Path) -> bool:
-    """Whether one fragment name is the prefix of another: Pagefind lengthened a name that
-    collided, and a reused file may stand where a new fragment should be."""
+def _suspect(bundle: Path, reused: Reused) -> bool:
+    """Whether a run that was handed `reused` fragments may have kept a wrong one: another
+    Pagefind version; a reused file no page names (more fragment files than pages, as when
+    Pagefind's settings changed); or a reused name that is the prefix of a new one (Pagefind
+    lengthened a colliding name, and the reused file may stand for the other page)."""
+    if _version(bundle) != reused.version:
+        return True
+    try:
+        entry = json.loads((bundle / "pagefind-entry.json").read_bytes())
+        pages = sum(int(language["page_count"]) for language in entry["languages"].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return True
     names = sorted(p.name.removesuffix(".pf_fragment") for p in (bundle / "fragment").iterdir())
-    return any(longer.startswith(shorter) for shorter, longer in itertools.pairwise(names))
+    if len(names) != pages:
+        return True
+    kept = {name.removesuffix(".pf_fragment") for name in reused.values()}
+    return any(longer.startswith(shorter) and shorter in kept and longer not in kept
+               for shorter, longer in itertools.pairwise(names))
 
 
 def _version(bundle: Path) -> str:
@@ -296,26 +356,11 @@ def _files(bundle: Path) -> Iterator[Output]:
         yield Output(f"{OUTPUT_SUBDIR}/{path.relative_to(bundle).as_posix()}", path.read_bytes())
 
 
-def _reusable(previous_dir: Path, site_dir: Path, changed: Collection[str]) -> bool:
-    if any(path.endswith(".html") for path in changed):
-        return False
-    try:
-        entry = json.loads((previous_dir / OUTPUT_SUBDIR / "pagefind-entry.json").read_bytes())
-    except (OSError, ValueError):
-        return False
-    if not isinstance(entry, dict) or entry.get("version") != pagefind_version():
-        return False
-    return _html_files(previous_dir) == _html_files(site_dir)
-
-
-def _html_files(folder: Path) -> set[str]:
-    return {path for path in files_under(folder) if path.endswith(".html")}
-
-
-def _run(binary: Path, site_dir: Path, bundle: Path, glob: str = "**/*.html") -> str:
+def _run(binary: Path, site_dir: Path, bundle: Path, glob: str | None = None) -> str:
     """Run Pagefind; '' on success, else what went wrong in one line."""
-    command = [str(binary), "--site", str(site_dir), "--output-path", str(bundle), "--silent",
-               "--glob", glob]
+    command = [str(binary), "--site", str(site_dir), "--output-path", str(bundle), "--silent"]
+    if glob is not None:
+        command += ["--glob", glob]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
                               check=False)

@@ -338,6 +338,19 @@ def test_new_generator_code_under_the_same_version_rebuilds(tmp_path: Path) -> N
     assert "rendered 0 " in again.stdout, again.stdout
 
 
+def test_the_code_digest_ignores_editor_lock_files_and_unreadable_entries(tmp_path: Path) -> None:
+    package = tmp_path / "generator"
+    package.mkdir()
+    (package / "a.py").write_text("A = 1\n", encoding="utf-8")
+    before = cache_module.code_digest(package)
+    (package / ".#a.py").symlink_to("user@host.12345:1700000000")  # Emacs' lock: dangling
+    (package / "odd.py").mkdir()  # not a file
+    assert cache_module.code_digest(package) == before
+    (package / "a.py").write_text("A = 2\n", encoding="utf-8")
+    assert cache_module.code_digest(package) != before
+    assert cache_module.code_digest(tmp_path / "missing") == ""
+
+
 _NOTES: dict[str, Any] = {}
 
 
