@@ -32,10 +32,15 @@ def meta(root: Path) -> dict[str, bytes]:
 
 
 def memo_rows(root: Path) -> tuple[list[tuple[object, ...]], ...]:
+    """The memo tables' rows, jobs decoded: marshal's bytes for equal values differ with the
+    writing process's reference counts (it marks objects referenced more than once)."""
+    from generator.memostore import _job_from_row
+
     with closing(sqlite3.connect(root / CACHE)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        return tuple(db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-                     for table in ("memo_entries", "memo_jobs", "outputs"))
+        entries, jobs, outputs = (db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                                  for table in ("memo_entries", "memo_jobs", "outputs"))
+    return entries, [(key, _job_from_row(blob)) for key, blob in jobs], outputs
 
 
 def foreign_database(folder: Path) -> tuple[Path, bytes]:
