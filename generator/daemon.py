@@ -184,7 +184,7 @@ def starting(root: Path) -> int:
 
 def clear_starting(root: Path, pid: int) -> None:
     """Remove the starting marker if it names `pid` (the daemon listens, or has given up)."""
-    if starting(root) == pid or not starting(root):
+    if starting(root) in (pid, 0):
         with contextlib.suppress(OSError):
             (root / ".cache" / STARTING_NAME).unlink()
 

@@ -294,13 +294,8 @@ def _suspect(bundle: Path, reused: Reused) -> bool:
     lengthened a colliding name, and the reused file may stand for the other page)."""
     if _version(bundle) != reused.version:
         return True
-    try:
-        entry = json.loads((bundle / "pagefind-entry.json").read_bytes())
-        pages = sum(int(language["page_count"]) for language in entry["languages"].values())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return True
     names = sorted(p.name.removesuffix(".pf_fragment") for p in (bundle / "fragment").iterdir())
-    if len(names) != pages:
+    if len(names) != indexed_pages(bundle):  # 0 for an unreadable entry: suspect too
         return True
     kept = {name.removesuffix(".pf_fragment") for name in reused.values()}
     return any(longer.startswith(shorter) and shorter in kept and longer not in kept
