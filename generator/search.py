@@ -13,7 +13,9 @@ one-article edit at 10,000 articles):
 - Unchanged pages' fragments are handed back to it. Pagefind names fragment files by a hash of
   their content and does not write (or gzip at its best level, one at a time) a file already
   there. A manifest in the build cache records, per URL, the hash of the HTML that was indexed
-  and the fragment it gave; a fragment is reused only when its page's HTML is byte-identical.
+  and the fragment it gave; a fragment is reused only when its page's HTML is byte-identical,
+  but for the `<link>` tags of its head, which Pagefind never reads (a new stylesheet
+  fingerprint, in every page, would otherwise mean an index from nothing: 32 s at 10,000).
   The names are short hashes (7 hex digits): if a new fragment's name collides with a reused
   one, Pagefind lengthens one of the two, which leaves one name the prefix of another; that
   run is discarded and Pagefind runs again from nothing.
@@ -26,6 +28,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import zlib
@@ -42,6 +45,11 @@ from .publish import files_under
 OUTPUT_SUBDIR = "pagefind"
 MANIFEST_NAME = "search-fragments.json"  # in the build cache: what each fragment indexed
 _BODY = b"data-pagefind-body"
+# Pagefind drops the head's content; a <link> in it counts only through data-pagefind-*
+# attributes or an href naming its pre-1.0 bundle (`_pagefind`), both kept by the "pagefind"
+# test (pagefind/src/fossick/parser.rs). The title (RCDATA: its text is not markup) is skipped.
+_BODY_START = re.compile(rb"<body[\s>]", re.IGNORECASE)
+_HEAD_PART = re.compile(rb"(<title\b.*?</title\s*>)|<link\b[^<>]*>", re.IGNORECASE | re.DOTALL)
 TIMEOUT_SECONDS = 600
 _INSTALL_HINT = ("install it with pip install 'pagefind[extended]==1.5.2', or turn search off "
                  "with --no-search or `search = false` in site.toml")
@@ -146,7 +154,7 @@ def _user_configured() -> bool:
 
 
 def indexed_html(site_dir: Path, html: list[str]) -> dict[str, str]:
-    """{path: SHA-1 of its bytes} of the HTML files (of `html`) that Pagefind indexes: those
+    """{path: search_digest of its bytes} of the HTML files (of `html`) Pagefind indexes: those
     with `data-pagefind-body` if any page has it (Pagefind then ignores the others), else all."""
     top = str(site_dir)
     bodies: dict[str, str] = {}
@@ -156,12 +164,27 @@ def indexed_html(site_dir: Path, html: list[str]) -> dict[str, str]:
         # Attribute names are case-insensitive; a mention in a page's text is a false positive,
         # which costs Pagefind one more page to read, nothing more.
         if _BODY in data or _BODY in data.lower():
-            bodies[path] = hashlib.sha1(data).hexdigest()
+            bodies[path] = search_digest(data)
     # Only an element carrying the attribute makes Pagefind skip the other pages: a site whose
     # pages merely mention it in their text is indexed whole.
     if any(_has_body_element(site_dir / path) for path in bodies):
         return bodies
-    return {path: hashlib.sha1((site_dir / path).read_bytes()).hexdigest() for path in html}
+    return {path: search_digest((site_dir / path).read_bytes()) for path in html}
+
+
+def search_digest(page: bytes) -> str:
+    """SHA-1 of what Pagefind may read of a page: its bytes without the head's <link> tags
+    (those not mentioning pagefind), so equal digests give equal fragments."""
+    start = _BODY_START.search(page)
+    if start is None:
+        return hashlib.sha1(page).hexdigest()
+    head = _HEAD_PART.sub(_kept, page[:start.start()])
+    return hashlib.sha1(head + page[start.start():]).hexdigest()
+
+
+def _kept(match: re.Match[bytes]) -> bytes:
+    tag = match[0]
+    return tag if match[1] is not None or b"pagefind" in tag.lower() else b""
 
 
 class _BodyFinder(HTMLParser):
@@ -224,7 +247,7 @@ def page_url(path: str) -> str:
 
 
 class Recorded(dict[str, tuple[str, str]]):
-    """The manifest of the previous index: {URL: (SHA-1 of the page's HTML, fragment file)}."""
+    """The manifest of the previous index: {URL: (search_digest of the page, fragment file)}."""
 
     version = ""
 

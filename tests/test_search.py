@@ -289,6 +289,61 @@ def test_an_edit_reuses_the_fragments_of_unchanged_pages_and_equals_a_clean_inde
     assert len(spied_runs) == 1 and len(spied_runs[0]) == 12
 
 
+def test_a_new_stylesheet_keeps_the_index_and_equals_a_clean_one(
+        tmp_path: Path, spied_runs: list[list[str]]) -> None:
+    """Every page links the stylesheet by its fingerprint; Pagefind never reads a head's <link>,
+    so a CSS edit keeps the whole index (it made one from nothing before: 32 s at 10,000)."""
+    root = write_project(tmp_path / "site", corpus(6))
+    assert run_cli(root, "build").returncode == 0
+    public, cache = root / "public", root / ".cache"
+    page = next(public.glob("20*/*/story-02/index.html"))
+    before = page.read_text(encoding="utf-8")
+    style = root / "layouts" / "static" / "style.css"
+    style.write_text(style.read_text(encoding="utf-8") + "\n.kicker { letter-spacing: 1px; }\n",
+                     encoding="utf-8")
+    assert run_cli(root, "build").returncode == 0
+    after = page.read_text(encoding="utf-8")
+    old_css, new_css = (re.search(r'href="([^"]*style\.[0-9a-f]+\.css)"', text)[1]  # type: ignore[index]
+                        for text in (before, after))
+    assert old_css != new_css and after == before.replace(old_css, new_css)
+    assert bundle(public) == clean_index(public, tmp_path)
+    # In this process, to see what Pagefind is handed: another fingerprint again, and
+    # Pagefind does not run at all.
+    pages = sorted(public.rglob("*.html"))
+    for path in pages:
+        path.write_text(path.read_text(encoding="utf-8").replace(new_css, "/news/static/x.css"),
+                        encoding="utf-8")
+    assert indexed_now(public, cache, spied_runs) == clean_index(public, tmp_path)
+    assert spied_runs == []
+    # What Pagefind does read in a head makes the page's fragment again: its title (the
+    # fallback for a page without an h1), or a <link> carrying data-pagefind-* attributes.
+    head_edits = [("<title>", "<title>Renamed "),
+                  ("<link rel=\"canonical\"", "<link data-pagefind-meta=\"x:y\" rel=\"canonical\"")]
+    for old, new in head_edits:
+        text = page.read_text(encoding="utf-8")
+        assert old in text
+        page.write_text(text.replace(old, new, 1), encoding="utf-8")
+        spied_runs.clear()
+        assert indexed_now(public, cache, spied_runs) == clean_index(public, tmp_path)
+        assert len(spied_runs) == 1 and len(spied_runs[0]) == len(body_pages(public)) - 1
+
+
+def test_the_search_digest_ignores_only_head_links_pagefind_never_reads() -> None:
+    page = (b'<!DOCTYPE html><html lang="en"><head><title>T &lt;link&gt; <link a></title>'
+            b'<link rel="stylesheet" href="/s.1.css"><LINK REL=icon HREF=/i.1.svg>'
+            b'</head><body data-pagefind-body><link href="/b.1.css"><p>Text</p></body></html>')
+    digest = search.search_digest
+    same = page.replace(b"/s.1.css", b"/s.2.css").replace(b"/i.1.svg", b"/i.2.svg")
+    assert digest(same) == digest(page) != digest(page.replace(b"Text", b"Other"))
+    for changed in (page.replace(b"<link a>", b"<link b>"),  # inside the title: its text
+                    page.replace(b'href="/s.1.css"', b'href="/_pagefind/s.css"'),
+                    page.replace(b'rel="stylesheet"', b'data-pagefind-filter="x:y"'),
+                    page.replace(b"/b.1.css", b"/b.2.css"),  # in the body
+                    page.replace(b"<body", b"<body class=x")):
+        assert digest(changed) != digest(page)
+    assert digest(b"<p>no body tag <link x></p>") != digest(b"<p>no body tag <link y></p>")
+
+
 def test_a_name_collision_or_an_untrusted_manifest_means_an_index_from_nothing(
         tmp_path: Path, spied_runs: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_project(tmp_path / "site", corpus(6))
