@@ -317,7 +317,8 @@ def recover(output_dir: Path) -> None:
     retired = output_dir.with_name(f".{output_dir.name}.previous")
     if retired.exists() and not output_dir.exists():
         os.rename(retired, output_dir)
-    for leftover in ("previous", "staging", "incoming", "undo"):
+    # search.py's work folders too (an in-place build's, and a full build's beside staging).
+    for leftover in ("previous", "staging", "incoming", "undo", "search", "staging.search"):
         shutil.rmtree(output_dir.with_name(f".{output_dir.name}.{leftover}"), ignore_errors=True)
 
 

@@ -137,3 +137,16 @@ def test_a_stylesheet_edit_replaces_every_page_through_recycled_files(tmp_path: 
     assert inodes[2] == inodes[0] != inodes[1]
     assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == [
         ".cache", ".newsgen.lock"]
+
+
+def test_the_next_build_clears_what_a_killed_one_left_beside_the_output(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "site", corpus(3))
+    assert run_cli(root, "build", "--no-search").returncode == 0
+    left = [".public.search", ".public.staging.search", ".public.staging", ".public.incoming",
+            ".public.undo"]
+    for name in left:  # a killed build's work folders (search.py's and publish.py's)
+        (root / name / "pagefind").mkdir(parents=True)
+        (root / name / "pagefind" / "pagefind-entry.json").write_text("{}")
+    assert run_cli(root, "build", "--no-search").returncode == 0
+    assert not [name for name in left if (root / name).exists()]
+    assert (root / "public" / "index.html").is_file()
