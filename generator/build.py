@@ -116,8 +116,6 @@ class Builder(FastRebuilds):
         self.options = options
         self.progress = progress
         self.store = CacheStore(root)
-        # Where in-place builds recycle the files of replaced pages (publish.InPlaceWriter).
-        self._spares = self.store.path.parent / "spare-pages"
         self.state: BuildState | None = None
         self._loaded = False
         # The dev server keeps the indexed site in memory for fast rebuilds (incremental.py).
@@ -311,7 +309,7 @@ class Builder(FastRebuilds):
         config = load_config(self.root)
         diagnostics: list[Diagnostic] = []
         with build_lock(self.root):
-            writer = InPlaceWriter(config.output_dir, self._spares)
+            writer = InPlaceWriter(config.output_dir)
             from . import search
 
             count = search.publish_search_index(writer, config.output_dir, diagnostics,
@@ -425,7 +423,7 @@ class Builder(FastRebuilds):
 
     def _index_search(self, config: SiteConfig, writer: InPlaceWriter,
                       diagnostics: list[Diagnostic]) -> None:
-        index_writer = InPlaceWriter(config.output_dir, self._spares)
+        index_writer = InPlaceWriter(config.output_dir)
         from . import search
 
         search.publish_search_index(index_writer, config.output_dir, diagnostics,
@@ -438,7 +436,7 @@ class Builder(FastRebuilds):
                          stale: Sequence[str] = ()) -> tuple[InPlaceWriter, int]:
         """Render `todo` into the staging folder, then move it into public/; returns the writer
         and how many stale outputs were removed. The pages' records go into `recording`."""
-        writer = InPlaceWriter(config.output_dir, self._spares)
+        writer = InPlaceWriter(config.output_dir)
         try:
             for output in extras:
                 writer.write(output)

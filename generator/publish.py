@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -131,46 +130,28 @@ class Publisher(_Writer):
 class InPlaceWriter(_Writer):
     """Incremental build: only changed files are replaced, and only once everything rendered.
 
-    Changed pages are written to spare files first; `commit` moves each into place with a
-    rename (each file is replaced atomically), so a template error half-way leaves public/
-    untouched, and an error during `commit` puts back the files already moved. A build killed
-    during `commit` leaves every file complete (old or new); the cache marks its fingerprints
-    untrusted first, so the next build redoes whatever this one did not finish.
-
-    With `spares` (a folder in .cache/ on public/'s file system), files are recycled: the file
-    a page replaced, emptied, is the one the page's next version is written to. A build that
-    replaces pages it replaced before then creates and deletes no file. Why: on ext4 without a
-    journal, creating a file within minutes of deleting others costs a walk over the recently
-    freed inodes of its block group (`recently_deleted`): a stylesheet edit at 10,000 articles
-    (17,000 pages replaced, one build after another) took 32 s, and 9.4 s with recycling.
-    Without `spares`, the files are written to a sibling folder deleted after `commit`.
+    Changed pages are staged in a sibling folder; `commit` moves each into place with a rename
+    (each file is replaced atomically), so a template error half-way leaves public/ untouched,
+    and an error during `commit` puts back the files already moved. A build killed during
+    `commit` leaves every file complete (old or new); the cache marks its fingerprints untrusted
+    first, so the next build redoes whatever this one did not finish.
     """
 
-    def __init__(self, output_dir: Path, spares: Path | None = None) -> None:
+    def __init__(self, output_dir: Path) -> None:
         super().__init__()
-        self.output_dir = self.base = output_dir  # `target` only checks paths here
+        self.output_dir = output_dir
+        self.base = self.incoming = output_dir.with_name(f".{output_dir.name}.incoming")
         recover(output_dir)
-        temporary = output_dir.with_name(f".{output_dir.name}.incoming")
-        self.keep_spares = spares is not None and _usable_spares(spares, output_dir)
-        self.incoming = spares if spares is not None and self.keep_spares else temporary
-        self.undo = self.incoming / "undo"  # links to the files replaced, until `commit` ends
-        shutil.rmtree(self.undo, ignore_errors=True)  # a killed commit's
         self._stale: list[str] = []
 
-    def spare(self, relative: str) -> Path:
-        """The file `relative`'s next version is written to: one flat folder, no subfolders
-        (making folders costs what making files does), named by a hash of the path."""
-        return self.incoming / hashlib.blake2b(relative.encode("utf-8", "surrogateescape"),
-                                               digest_size=16).hexdigest()
-
     def write(self, output: Output) -> None:
-        self.target(output.path)
+        path = self.target(output.path)
         if _same_bytes(self.output_dir / output.path, output.data):
             self.unchanged += 1
             return
-        path = self.spare(output.path)
         try:
-            _overwrite(path, output.data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(output.data)
         except OSError as err:
             raise _os_error(err, path) from None
         self.written += 1
@@ -181,19 +162,19 @@ class InPlaceWriter(_Writer):
         self._stale = sorted(relatives)
 
     def commit(self) -> int:
-        """Move the written files into place and delete stale ones; returns how many were
-        removed.
+        """Move staged files into place and delete stale ones; returns how many were removed.
 
         Each live file is hard-linked aside first, so an error half-way (a read-only subfolder,
         a full disk) puts every file back: public/ is left as it was.
         """
         undo: list[tuple[Path, Path | None]] = []  # (live file, its previous bytes or None)
+        shutil.rmtree(self.undo, ignore_errors=True)
         try:
             for relative in list(self.changed):
-                if self.spare(relative).is_file():
+                if (self.incoming / relative).is_file():
                     live = self._set_aside(relative, undo)
                     live.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(self.spare(relative), live)
+                    os.replace(self.incoming / relative, live)
             removed = 0
             for relative in self._stale:
                 if (self.output_dir / relative).is_file():
@@ -202,19 +183,18 @@ class InPlaceWriter(_Writer):
                     removed += 1
         except OSError as err:
             _put_back(undo, self.output_dir)
-            self.abort()
             raise _os_error(err, self.output_dir) from None
-        if self.keep_spares:
-            self._recycle(undo)
-        self.abort()
+        finally:
+            shutil.rmtree(self.incoming, ignore_errors=True)
+            shutil.rmtree(self.undo, ignore_errors=True)
         for live, _ in undo:
             if not live.exists():
                 _prune_empty(live.parent, self.output_dir)
         return removed
 
     def _set_aside(self, relative: str, undo: list[tuple[Path, Path | None]]) -> Path:
-        live, kept = self.output_dir / relative, self.undo / self.spare(relative).name
-        self.undo.mkdir(parents=True, exist_ok=True)
+        live, kept = self.output_dir / relative, self.undo / relative
+        kept.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(live, kept)
         except FileNotFoundError:
@@ -223,57 +203,12 @@ class InPlaceWriter(_Writer):
             undo.append((live, kept))
         return live
 
-    def _recycle(self, undo: list[tuple[Path, Path | None]]) -> None:
-        """Keep each replaced file, emptied, as its page's next spare. One linked elsewhere too
-        (a user's `cp -al public backup`) is only unlinked: emptying it would empty theirs."""
-        for _, kept in undo:
-            if kept is None:
-                continue
-            try:
-                if os.lstat(kept).st_nlink > 1:
-                    os.unlink(kept)
-                    continue
-                os.truncate(kept, 0)
-                os.replace(kept, self.incoming / kept.name)
-            except OSError:
-                continue  # a speed-up only: what is left in undo/ goes with it
+    @property
+    def undo(self) -> Path:
+        return self.output_dir.with_name(f".{self.output_dir.name}.undo")
 
     def abort(self) -> None:
-        """Drop what `commit` will not move: the folder, or (recycling) only undo/."""
-        shutil.rmtree(self.undo if self.keep_spares else self.incoming, ignore_errors=True)
-
-
-def _usable_spares(spares: Path, output_dir: Path) -> bool:
-    """Whether `spares` can be made and is on the output folder's file system (renames and
-    hard links between them work)."""
-    try:
-        spares.mkdir(parents=True, exist_ok=True)
-        near = output_dir if output_dir.is_dir() else output_dir.parent
-        return os.stat(spares).st_dev == os.stat(near).st_dev
-    except OSError:
-        return False
-
-
-def _overwrite(path: Path, data: bytes) -> None:
-    """Write `data` into the file at `path`, reusing it if there is one (and only this path
-    names it), else creating it (and its folder)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
-    try:
-        handle = os.open(path, flags, 0o666)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(path, flags, 0o666)
-    try:
-        if os.fstat(handle).st_nlink > 1:  # also a file elsewhere: write one of its own
-            os.close(handle)
-            handle = -1
-            os.unlink(path)
-            handle = os.open(path, flags | os.O_EXCL, 0o666)
-        os.ftruncate(handle, 0)
-        _write_all(handle, data, path)
-    finally:
-        if handle >= 0:
-            os.close(handle)
+        shutil.rmtree(self.incoming, ignore_errors=True)
 
 
 def files_under(folder: Path) -> set[str]:
@@ -347,18 +282,14 @@ def _write_new(path: Path, data: bytes) -> None:
     (and its fstat and isatty calls): one open, write and close per page."""
     handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
-        _write_all(handle, data, path)
+        view = memoryview(data)
+        while view:
+            written = os.write(handle, view)
+            if not written:  # never for a regular file; but never loop on it either
+                raise OSError(errno.EIO, "nothing written", str(path))
+            view = view[written:]
     finally:
         os.close(handle)
-
-
-def _write_all(handle: int, data: bytes, path: Path) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(handle, view)
-        if not written:  # never for a regular file; but never loop on it either
-            raise OSError(errno.EIO, "nothing written", str(path))
-        view = view[written:]
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
