@@ -49,6 +49,7 @@ _BODY = b"data-pagefind-body"
 # attributes or an href naming its pre-1.0 bundle (`_pagefind`), both kept by the "pagefind"
 # test (pagefind/src/fossick/parser.rs). The title (RCDATA: its text is not markup) is skipped.
 _BODY_START = re.compile(rb"<body[\s>]", re.IGNORECASE)
+_LT_IN_TAG = re.compile(rb"<[^<>]*<")
 _HEAD_PART = re.compile(rb"(<title\b.*?</title\s*>)|<link\b[^<>]*>", re.IGNORECASE | re.DOTALL)
 TIMEOUT_SECONDS = 600
 _INSTALL_HINT = ("install it with pip install 'pagefind[extended]==1.5.2', or turn search off "
@@ -176,10 +177,21 @@ def search_digest(page: bytes) -> str:
     """SHA-1 of what Pagefind may read of a page: its bytes without the head's <link> tags
     (those not mentioning pagefind), so equal digests give equal fragments."""
     start = _BODY_START.search(page)
-    if start is None:
+    head = page[:start.start()] if start is not None else b""
+    if start is None or not _plain_head(head):
         return hashlib.sha1(page).hexdigest()
-    head = _HEAD_PART.sub(_kept, page[:start.start()])
+    head = _HEAD_PART.sub(_kept, head)
     return hashlib.sha1(head + page[start.start():]).hexdigest()
+
+
+def _plain_head(head: bytes) -> bool:
+    """Whether a regex can find the head's tags: no comment, CDATA or the like (`<!` past the
+    doctype), no `<` inside a tag (an attribute value), and every <title> closed (which also
+    keeps _HEAD_PART linear). Any other head is hashed whole."""
+    lowered = head.lower()
+    doctype = lowered.lstrip().startswith(b"<!doctype")
+    return (lowered.count(b"<!") == int(doctype) and _LT_IN_TAG.search(head) is None
+            and lowered.count(b"<title") == lowered.count(b"</title"))
 
 
 def _kept(match: re.Match[bytes]) -> bytes:

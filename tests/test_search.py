@@ -342,6 +342,15 @@ def test_the_search_digest_ignores_only_head_links_pagefind_never_reads() -> Non
                     page.replace(b"<body", b"<body class=x")):
         assert digest(changed) != digest(page)
     assert digest(b"<p>no body tag <link x></p>") != digest(b"<p>no body tag <link y></p>")
+    # Heads a regex cannot read (found in review; each pair indexes differently in Pagefind
+    # 1.5.2) are hashed whole: a <link> inside an attribute value, in the <html> tag, one whose
+    # removal would open a comment, and an unclosed title.
+    body = b"<body data-pagefind-body><p>Text</p></body>"
+    for head in (b'<head><meta data-pagefind-meta="summary[content]" content="see <link rel=a>">',
+                 b'<html data-x="<link rel=a " lang="en"><head>',
+                 b'<head><!-<link rel=a>- <meta data-pagefind-meta="author:Zed"> -->',
+                 b"<head><title>Unclosed <link rel=a>"):
+        assert digest(head + body) != digest(head.replace(b"rel=a", b"rel=b") + body), head
 
 
 def test_a_name_collision_or_an_untrusted_manifest_means_an_index_from_nothing(
