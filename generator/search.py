@@ -102,9 +102,10 @@ def search_outputs(site_dir: Path, diagnostics: list[Diagnostic], *,
     """Index the HTML pages under `site_dir`; yield the index files (paths under pagefind/).
 
     The previous index (`previous_dir`'s, else `site_dir`'s) is reused as a whole when the
-    manifest in `cache_dir` says it was made from exactly these pages (same URLs, same bytes),
-    and otherwise for the fragments of the pages whose bytes are the same. `reuse` False (a
-    clean build), or a Pagefind configuration of the user's own, means an index from nothing.
+    manifest in `cache_dir` says it was made from exactly these pages (same URLs, same
+    `search_digest`s), and otherwise for the fragments of the pages whose digest is the same.
+    `reuse` False (a clean build), or a Pagefind configuration of the user's own, means an
+    index from nothing.
     Problems are appended to `diagnostics` as warnings; nothing is yielded.
     """
     html = sorted(p for p in files_under(site_dir)
@@ -264,7 +265,7 @@ class Recorded(dict[str, tuple[str, str]]):
     version = ""
 
     def describes(self, pages: dict[str, str]) -> bool:
-        """Whether the index was made from exactly these pages, byte for byte."""
+        """Whether the index was made from exactly these pages (every `search_digest` equal)."""
         return {page_url(path): digest for path, digest in pages.items()} == {
             url: digest for url, (digest, _) in self.items()}
 
