@@ -32,7 +32,7 @@ class Renderer:
             "asset_url": self.asset_url,
             "url_for": self.urls.rel,
             "abs_url": self.urls.absolute,
-        }, config.root / CACHE_DIR / "jinja")
+        }, config.root / CACHE_DIR / "jinja", documents=len(site.articles) + len(site.pages))
         self.graph = TemplateGraph(self.env)
         self.contexts = ContextBuilder(site, config, self.asset_url, html_of)
         # Output path -> which documents of job.depends_on the render read in full (a bit

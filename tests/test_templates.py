@@ -185,8 +185,10 @@ def test_cached_date_filters_keep_equal_instants_in_different_zones_apart() -> N
     from datetime import UTC, datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
-    from generator.templates import _datefmt, _iso
+    from generator.templates import DateFormats
 
+    dates = DateFormats()
+    _datefmt, _iso = dates.datefmt, dates.iso
     utc = datetime(2020, 1, 1, 12, tzinfo=UTC)
     paris = utc.astimezone(ZoneInfo("Europe/Paris"))
     assert utc == paris
@@ -207,6 +209,22 @@ def test_cached_date_filters_keep_equal_instants_in_different_zones_apart() -> N
                                                                             "12:00 UTC+01:00"]
     with pytest.raises(AttributeError):  # not a date: the error strftime itself gives
         _datefmt(["2024"])  # type: ignore[arg-type]
+
+
+def test_date_cache_reuses_strings_and_starts_over_at_its_limit() -> None:
+    """The date filters' cache returns the string it made (no new formatting per page), and
+    past its limit starts over instead of growing: every answer stays right either way."""
+    from datetime import UTC, datetime, timedelta
+
+    from generator.templates import DateFormats
+
+    dates = DateFormats(limit=3)
+    first = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    assert dates.iso(first) is dates.iso(first)  # isoformat() itself makes a new string
+    days = [first + timedelta(days=n) for n in range(10)]
+    assert [dates.datefmt(day) for day in days] == [f"{n} May 2024" for n in range(1, 11)]
+    assert len(dates._strings) <= 3
+    assert [dates.iso(day) for day in days] == [day.isoformat() for day in days]
 
 
 def test_template_mappings_read_as_attributes_and_items_alike() -> None:
