@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .assets import collect_assets
-from .cache import BuildState, CacheStore, signature
+from .cache import CacheStore
+from .cachekey import BuildState, signature
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Diagnostic, GeneratorError
 from .fastbuild import FastRebuilds, Unsaved

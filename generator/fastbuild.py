@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import BuildState, CacheStore, MissingRow
+from .cache import CacheStore, MissingRow
+from .cachekey import BuildState
 from .config import SiteConfig
 from .errors import Diagnostic
 from .incremental import (

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .cache import CACHE_VERSION, fingerprint
+from .cachekey import CACHE_VERSION, fingerprint
 from .model import Document, Entry, RenderJob, Site
 from .scan import trusted
 

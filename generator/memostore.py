@@ -41,7 +41,7 @@ SCHEMA = (
 )
 _PICKLE = pickle.HIGHEST_PROTOCOL
 T = TypeVar("T")
-# Bump when the rows change shape (the model's own shape is in cache.CACHE_VERSION already).
+# Bump when the rows change shape (the model's own shape is in cachekey.CACHE_VERSION already).
 MEMO_FORMAT = b"5"
 # Fast rebuilds add rows to memo_inputs; once they have written about this many (a file
 # written twice counts twice), the blob is written again instead.

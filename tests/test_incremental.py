@@ -23,8 +23,7 @@ from conftest import age, copy_project, run_cli
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from generator import cache as cache_module
-from generator import workers
+from generator import cachekey, workers
 from generator.build import Builder, BuildOptions
 from generator.errors import GeneratorError
 from generator.routes import FEED_FILES
@@ -319,14 +318,14 @@ def test_new_generator_code_under_the_same_version_rebuilds(tmp_path: Path) -> N
     archive = root / "public" / "archive" / "index.html"
     assert "<h1>Archive</h1>" in archive.read_text(encoding="utf-8")
     pulled = tmp_path / "pulled" / "generator"
-    shutil.copytree(Path(cache_module.__file__).parent, pulled,
+    shutil.copytree(Path(cachekey.__file__).parent, pulled,
                     ignore=shutil.ignore_patterns("__pycache__"))
     context = pulled / "context.py"
     code = context.read_text(encoding="utf-8")
     assert code.count('page["title"] = "Archive"') == 1
     context.write_text(code.replace('page["title"] = "Archive"', 'page["title"] = "Archives"'),
                        encoding="utf-8")
-    assert cache_module.code_digest(pulled) != cache_module.code_digest()
+    assert cachekey.code_digest(pulled) != cachekey.code_digest()
     rebuilt = run_cli(root, "build", "--no-search", env={"PYTHONPATH": str(pulled.parent)})
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "another version" in rebuilt.stdout + rebuilt.stderr
@@ -342,13 +341,13 @@ def test_the_code_digest_ignores_editor_lock_files_and_unreadable_entries(tmp_pa
     package = tmp_path / "generator"
     package.mkdir()
     (package / "a.py").write_text("A = 1\n", encoding="utf-8")
-    before = cache_module.code_digest(package)
+    before = cachekey.code_digest(package)
     (package / ".#a.py").symlink_to("user@host.12345:1700000000")  # Emacs' lock: dangling
     (package / "odd.py").mkdir()  # not a file
-    assert cache_module.code_digest(package) == before
+    assert cachekey.code_digest(package) == before
     (package / "a.py").write_text("A = 2\n", encoding="utf-8")
-    assert cache_module.code_digest(package) != before
-    assert cache_module.code_digest(tmp_path / "missing") == ""
+    assert cachekey.code_digest(package) != before
+    assert cachekey.code_digest(tmp_path / "missing") == ""
 
 
 _NOTES: dict[str, Any] = {}
