@@ -90,6 +90,7 @@ CACHE_VERSION = (f"newsgen={__version__};code={code_digest()};ingest={INGEST_VER
                  f"{MARKDOWN_SETTINGS};python={sys.version_info[:2]};"
                  f"model={hashlib.sha256(_MODEL_SHAPE.encode()).hexdigest()[:12]}")
 
+
 def signature(digest: str, options: str) -> str:
     """The build's input signature: the scan's listing digest, the version and the options."""
     return hashlib.sha256(f"{CACHE_VERSION}\n{options}\n{digest}".encode()).hexdigest()
