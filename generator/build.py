@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,27 +34,13 @@ from .incremental import (
     job_counts,
 )
 from .model import BuildStats, Document, Output, RenderJob, Site, reference_time, timed
-from .publish import InPlaceWriter, Publisher, build_lock
+from .publish import InPlaceWriter, build_lock
 from .scan import ScanAhead, SourceScan, scan_now, trusted
-from .workers import (
-    Progress,
-    Recorder,
-    collector_paused,
-    cpu_count,
-    freeze_more,
-    frozen_heap,
-    load_documents,
-    render_pages,
-)
+from .workers import Progress, collector_paused, cpu_count, freeze_more, frozen_heap, load_documents
+from .writing import site_extras
 
 if TYPE_CHECKING:
     from .ingest import IngestReport
-    from .render import Renderer
-
-# (pages rendered, (files written, files unchanged, changed paths), files removed)
-WriteSummary = tuple[int, tuple[int, int, list[str]], int]
-# How a build records the pages it renders, and where the records go (workers.Recorder).
-Recording = tuple[Recorder, dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,13 +327,6 @@ class Builder(FastRebuilds):
         self.state, self.memo, self._loaded = None, None, False
         self._dirty, self._unsaved = False, Unsaved()
 
-    def _count(self, result: BuildResult, written: WriteSummary,
-               counts: tuple[int, int, int, int, int]) -> None:
-        stats = result.stats
-        result.rendered, (stats.written, stats.unchanged, changed), stats.removed = written
-        stats.changed = sorted(changed)
-        stats.feeds, stats.pages, stats.other, _, stats.assets = counts
-
     def _load(self, config: SiteConfig, inputs: dict[str, tuple[int, int]],
               state: BuildState | None, result: BuildResult, hinted: set[str]) -> list[Document]:
         """Documents from the cache where the file is unchanged (and not racily so), else parsed."""
@@ -380,78 +359,6 @@ class Builder(FastRebuilds):
             # inheriting a held lock; its rebuilds are small anyway.
             return 1
         return self.options.jobs or cpu_count()
-
-    def _write_all(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
-                   extras: list[Output], diagnostics: list[Diagnostic],
-                   recording: Recording) -> WriteSummary:
-        publisher = Publisher(config.output_dir)
-        record, records = recording
-        try:
-            for output in extras:
-                publisher.write(output)
-            records.update(render_pages(renderer, publisher, jobs, self._jobs(), record,
-                                        self.progress))
-            if self.options.search and config.search:  # issue 6 hook: index before swap-in
-                from . import search
-
-                search.publish_search_index(publisher, publisher.staging, diagnostics,
-                                            previous_dir=config.output_dir,
-                                            cache_dir=self.store.path.parent,
-                                            reuse=self.options.cache)
-            removed = publisher.removed_count()
-            # The swap replaces what the cache's output fingerprints describe: if this build is
-            # killed after it, the next one must not trust them (as in _write_changed).
-            self.store.invalidate_outputs()
-            publisher.commit()
-        except BaseException:
-            publisher.abort()
-            raise
-        return len(jobs), publisher.counts(), removed
-
-    def _write_changed(self, config: SiteConfig, renderer: Renderer, jobs: list[RenderJob],
-                       extras: list[Output], fingerprints: Mapping[str, str],
-                       state: BuildState, diagnostics: list[Diagnostic],
-                       recording: Recording) -> WriteSummary:
-        """Render the jobs whose record changed (their new records go into `recording`)."""
-        previous = state.outputs
-        todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
-        produced = set(fingerprints) | {output.path for output in extras}
-        stale = [path for path in previous if path not in produced]
-        writer, removed = self._commit_in_place(config, renderer, todo, recording, extras, stale)
-        if self.options.search and config.search:  # issue 6 hook: re-index what is now live
-            self._index_search(config, writer, diagnostics)
-        return len(todo), writer.counts(), removed
-
-    def _index_search(self, config: SiteConfig, writer: InPlaceWriter,
-                      diagnostics: list[Diagnostic]) -> None:
-        index_writer = InPlaceWriter(config.output_dir)
-        from . import search
-
-        search.publish_search_index(index_writer, config.output_dir, diagnostics,
-                                    cache_dir=self.store.path.parent, reuse=self.options.cache)
-        index_writer.commit()
-        writer.add_counts(index_writer.counts())
-
-    def _commit_in_place(self, config: SiteConfig, renderer: Renderer, todo: list[RenderJob],
-                         recording: Recording, extras: Sequence[Output] = (),
-                         stale: Sequence[str] = ()) -> tuple[InPlaceWriter, int]:
-        """Render `todo` into the staging folder, then move it into public/; returns the writer
-        and how many stale outputs were removed. The pages' records go into `recording`."""
-        writer = InPlaceWriter(config.output_dir)
-        try:
-            for output in extras:
-                writer.write(output)
-            record, records = recording
-            records.update(render_pages(renderer, writer, todo, self._jobs(), record,
-                                        self.progress))
-            writer.remove_later(list(stale))
-        except BaseException:
-            writer.abort()  # nothing reached public/
-            raise
-        # From here public/ changes: if this build is killed, the next one must not trust the
-        # old fingerprints of files this one may already have replaced.
-        self.store.invalidate_outputs()
-        return writer, writer.commit()
 
     def _save(self, documents: list[Document],
               scan: tuple[dict[str, tuple[int, int]], str, int], fingerprints: Mapping[str, str],
@@ -488,10 +395,3 @@ def _next_event(documents: list[Document], site: Site, now: datetime) -> datetim
     moments += [site.entry(key).date + NEWS_WINDOW for key in site.articles
                 if site.entry(key).date + NEWS_WINDOW > now]
     return min(moments, default=None)
-
-
-def site_extras(config: SiteConfig) -> Iterator[Output]:
-    # GitHub Pages runs Jekyll unless told not to; Jekyll would hide files starting with '_'.
-    yield Output(".nojekyll", b"")
-    if config.cname:
-        yield Output("CNAME", (config.cname.strip() + "\n").encode("ascii", "replace"))

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from .cache import CacheStore, MissingRow
 from .cachekey import BuildState
 from .config import SiteConfig
-from .errors import Diagnostic
 from .incremental import (
     Memo,
     affected_jobs,
@@ -32,16 +31,18 @@ from .model import Document, Output, RenderJob, Site, timed
 from .publish import InPlaceWriter
 from .urls import Urls
 from .workers import load_documents
+from .writing import PageWriting
 
 if TYPE_CHECKING:
-    from .build import BuildOptions, BuildResult, Recording, WriteSummary
+    from .build import BuildOptions, BuildResult
     from .render import Renderer
 
 Scan = tuple[dict[str, tuple[int, int]], str, int]  # (input stats, signature, scanned_ns)
 
 
-class FastRebuilds:
-    """The fast path of `build.Builder`, which provides the attributes and methods below."""
+class FastRebuilds(PageWriting):
+    """The fast path of `build.Builder`, which provides the attributes below; it writes pages
+    as every build does (writing.PageWriting)."""
 
     root: Path
     options: BuildOptions
@@ -53,17 +54,6 @@ class FastRebuilds:
     search_stale: bool
     _dirty: bool
     _unsaved: Unsaved
-
-    if TYPE_CHECKING:  # Builder's own, used here
-        def _commit_in_place(self, config: SiteConfig, renderer: Renderer,
-                             todo: list[RenderJob], recording: Recording
-                             ) -> tuple[InPlaceWriter, int]: ...
-
-        def _count(self, result: BuildResult, written: WriteSummary,
-                   counts: tuple[int, int, int, int, int]) -> None: ...
-
-        def _index_search(self, config: SiteConfig, writer: InPlaceWriter,
-                          diagnostics: list[Diagnostic]) -> None: ...
 
     def _stored_memo(self, result: BuildResult) -> Memo | None:
         """The last build's memo, read from the cache row by row (a new process: the CLI, or
