@@ -75,6 +75,16 @@ class ServeProcess:
     def text(self) -> str:
         return "\n".join(self.out + self.err)
 
+    def wait_for_text(self, needle: str, timeout: float = 15) -> str:
+        """The output once it contains `needle`: a reader thread collects it, so a line the
+        server printed may arrive a moment after what the browser was sent."""
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} never printed:\n{self.text()}")
+            time.sleep(0.05)
+        return self.text()
+
     def status(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.origin}/__newsgen/status", timeout=10) as reply:
             status: dict[str, Any] = json.load(reply)

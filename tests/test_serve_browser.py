@@ -156,7 +156,7 @@ def test_a_template_error_shows_in_the_browser_until_fixed(server: ServeProcess,
         expect(error).to_contain_text("layouts/article.html:2", timeout=WAIT_MS)
         expect(error.locator("pre")).to_contain_text("<p>{% if %}</p>")  # escaped, as text
         assert "template syntax error" in error.inner_text()
-        assert "layouts/article.html:2" in server.text()  # the terminal says the same
+        server.wait_for_text("layouts/article.html:2")  # the terminal says the same
     finally:  # the server is shared: a failure here must not fail the tests after it
         template.write_text(good, encoding="utf-8")
     expect(page.locator("h1").first).to_contain_text("Deploy American Troops", timeout=WAIT_MS)
