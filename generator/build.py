@@ -120,6 +120,9 @@ class Builder(FastRebuilds):
         """Bring the output up to date. `changed` is a hint only: inputs are always compared."""
         started = time.perf_counter()
         config = self._config()
+        if not self.options.search and config.search:
+            # --no-search: no page may offer a search this build makes no index for.
+            config = replace(config, search=False)
         hinted = {p.resolve().relative_to(self.root.resolve()).as_posix() for p in changed or ()
                   if p.resolve().is_relative_to(self.root.resolve())}
         with build_lock(self.root) as waited:

@@ -153,7 +153,7 @@ def _build_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--jobs", type=_positive_int, default=0,
                         help="worker processes for large builds (default: one per core)")
     parser.add_argument("--no-search", dest="search", action="store_false",
-                        help="skip the Pagefind search index (faster; search page says why)")
+                        help="skip the Pagefind search index (faster; the pages then offer no search)")
     parser.add_argument("--clean", dest="cache", action="store_false",
                         help="ignore the build cache in .cache/ and rebuild everything")
 
@@ -361,7 +361,8 @@ def report_build(result: BuildResult, console: Console) -> int:
         f"{result.seconds:.2f}s")
     for stage, seconds in stats.timings.items():
         console.detail(f"  {stage:<14} {seconds * 1000:8.1f} ms")
-    console.info(f"site: {result.output_dir}/index.html")
+    # Not index.html: opened as a file, a site under a sub-path (/news/) has no working link.
+    console.info(f"site: {result.output_dir}/ (preview it with `newsgen serve`)")
     failed = result.ingest.failed if result.ingest else 0
     return EXIT_ERROR if failed else EXIT_OK
 

@@ -33,9 +33,10 @@ def new_document(config: SiteConfig, title: str, *, page: bool, section: str,
         metadata.update(
             date=now.astimezone(config.tz).replace(microsecond=0).isoformat(),
             summary="", authors=[], section=section or config.default_section, tags=[],
-            draft=True,
         )
-    body = "Write the story here. Remove `draft: true` to publish it.\n"
+    # A draft, page or article: the placeholder text must not go live with the next build.
+    metadata["draft"] = True
+    body = f"Write the {'page' if page else 'story'} here. Remove `draft: true` to publish it.\n"
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(frontmatter.dumps(frontmatter.Post(body, None, **metadata), sort_keys=False)
                       + "\n",

@@ -42,7 +42,7 @@ from .errors import Diagnostic
 from .model import Output
 from .publish import files_under
 
-OUTPUT_SUBDIR = "pagefind"
+OUTPUT_SUBDIR = "pagefind"  # also writing.SEARCH_DIR
 MANIFEST_NAME = "search-fragments.json"  # in the build cache: what each fragment indexed
 _BODY = b"data-pagefind-body"
 # Pagefind drops the head's content; a <link> in it counts only through data-pagefind-*

@@ -7,6 +7,7 @@ A part of `build.Builder`, which provides the attributes declared below.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import CacheStore
@@ -14,7 +15,7 @@ from .cachekey import BuildState
 from .config import SiteConfig
 from .errors import Diagnostic
 from .model import Output, RenderJob
-from .publish import InPlaceWriter, Publisher
+from .publish import InPlaceWriter, Publisher, files_under
 from .workers import Progress, Recorder, render_pages
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class PageWriting:
         todo = [job for job in jobs if previous.get(job.output) != fingerprints[job.output]]
         produced = set(fingerprints) | {output.path for output in extras}
         stale = [path for path in previous if path not in produced]
+        if self.options.search and not config.search:  # site.toml turned search off
+            stale += _search_leftovers(config.output_dir)
         writer, removed = self._commit_in_place(config, renderer, todo, recording, extras, stale)
         if self.options.search and config.search:  # issue 6 hook: re-index what is now live
             self._index_search(config, writer, diagnostics)
@@ -122,3 +125,17 @@ def site_extras(config: SiteConfig) -> Iterator[Output]:
     yield Output(".nojekyll", b"")
     if config.cname:
         yield Output("CNAME", (config.cname.strip() + "\n").encode("ascii", "replace"))
+
+
+# search.OUTPUT_SUBDIR (not imported: search.py is loaded only by builds that index)
+SEARCH_DIR = "pagefind"
+
+
+def _search_leftovers(output_dir: Path) -> list[str]:
+    """The files of an earlier build's search index, removed once site.toml turns search off:
+    no page offers it any more, and it would go stale. (A --no-search build keeps it for the
+    next build with search to reuse; its pages do not offer it either.)"""
+    bundle = output_dir / SEARCH_DIR
+    if not bundle.is_dir():
+        return []
+    return sorted(f"{SEARCH_DIR}/{path}" for path in files_under(bundle))

@@ -376,11 +376,14 @@ def test_new_page_and_section(site: Path) -> None:
     assert result.stdout == "created content/pages/contact-the-desk.md\n"
     page = yaml.safe_load((site / "content" / "pages" / "contact-the-desk.md")
                           .read_text(encoding="utf-8").split("---\n")[1])
-    assert page == {"title": "Contact the desk"}
+    assert page == {"title": "Contact the desk", "draft": True}
     assert run_cli(site, "new", "--section", "world", "Troops").returncode == 0
     article = (site / "content" / "articles" / "troops.md").read_text(encoding="utf-8")
     assert "\nsection: world\n" in article
     assert run_cli(site, "build", "--no-ingest").returncode == 0
+    # A draft until the editor says otherwise, like an article: the placeholder stays offline.
+    assert not (site / "public" / "contact-the-desk").exists()
+    assert run_cli(site, "build", "--no-ingest", "--drafts").returncode == 0
     assert h1_text(site / "public" / "contact-the-desk" / "index.html") == ["Contact the desk"]
 
 

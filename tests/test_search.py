@@ -124,6 +124,46 @@ def test_no_search_flag_skips_the_index_quietly(project: Path) -> None:
     assert (project / "public" / "search" / "index.html").is_file()  # the page degrades
 
 
+def offers_search(public: Path) -> dict[str, bool]:
+    """Whether the front page has a search box, and the search page its form and script."""
+    front = parse((public / "index.html").read_text(encoding="utf-8"))
+    page = parse((public / "search" / "index.html").read_text(encoding="utf-8"))
+    return {"masthead": front.find("form", role="search") is not None,
+            "form": page.find("form", id="search-form") is not None,
+            "script": page.find("script", type="module") is not None}
+
+
+def test_no_search_pages_offer_no_search_and_keep_the_last_index(project: Path) -> None:
+    assert run_cli(project, "build").returncode == 0
+    public = project / "public"
+    before = bundle(public)
+    assert offers_search(public) == {"masthead": True, "form": True, "script": True}
+    result = run_cli(project, "build", "--no-search")
+    assert result.returncode == 0, result.stderr
+    # A search box would lead to an index this build did not make: no page offers one.
+    assert offers_search(public) == {"masthead": False, "form": False, "script": False}
+    search = parse((public / "search" / "index.html").read_text(encoding="utf-8"))
+    assert "Search is turned off" in search.one("p", class_="notice").text()
+    assert bundle(public) == before  # kept for the next build with search to reuse
+    assert run_cli(project, "build").returncode == 0
+    assert offers_search(public) == {"masthead": True, "form": True, "script": True}
+    assert bundle(public) == before
+
+
+def test_turning_search_off_in_site_toml_removes_the_last_index(project: Path) -> None:
+    assert run_cli(project, "build").returncode == 0
+    public = project / "public"
+    assert (public / "pagefind" / "pagefind.js").is_file()
+    config = project / "site.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('output = "public"', 'output = "public"\nsearch = false'),
+                      encoding="utf-8")
+    result = run_cli(project, "build")
+    assert result.returncode == 0, result.stderr
+    assert not (public / "pagefind").exists()
+    assert offers_search(public) == {"masthead": False, "form": False, "script": False}
+
+
 def test_search_false_in_site_toml_removes_search_from_the_site(project: Path) -> None:
     config = project / "site.toml"
     text = config.read_text(encoding="utf-8")
