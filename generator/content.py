@@ -39,7 +39,8 @@ _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _FrontMatterLoader(_SafeLoader):  # type: ignore[misc]
-    """A safe loader whose impossible dates (2016-13-45) are YAML errors with a position."""
+    """A safe loader whose impossible dates (2016-13-45) and keys written twice are YAML errors
+    with a position."""
 
 
 def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
@@ -50,7 +51,25 @@ def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
             None, None, f"impossible date {node.value!r} ({err})", node.start_mark) from None
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    pass
+
+
+def _construct_map(loader: Any, node: yaml.MappingNode) -> Any:
+    """A mapping, refusing a key written twice: YAML would keep the last one silently, and an
+    editor who adds a corrected `title:` above the old one would publish the old one."""
+    first: dict[str, yaml.Node] = {}
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+            if key.value in first:
+                raise _DuplicateKey(f"the first {key.value!r}", first[key.value].start_mark,
+                                    f"{key.value!r} is written twice", key.start_mark)
+            first[key.value] = key
+    yield from yaml.constructor.SafeConstructor.construct_yaml_map(loader, node)
+
+
 _FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 
 
 def content_files(root: Path, listing: Iterable[str] | None = None) -> list[Path]:
@@ -136,7 +155,8 @@ def _split(text: str, relative: Path) -> tuple[dict[str, Any], str]:
         column = mark.column + 1 if mark else None
         raise ContentError(f"malformed front matter: {problem}",
                            SourceLocation(relative, line, column),
-                           hint="front matter is YAML between two '---' lines; quote values "
+                           hint="delete one of the two lines" if isinstance(err, _DuplicateKey)
+                           else "front matter is YAML between two '---' lines; quote values "
                            "containing ':' or '#'", source_lines=excerpt(text, line)) from None
     except yaml.YAMLError as err:
         raise ContentError(f"malformed front matter: {err}", SourceLocation(relative, 1)) from None
@@ -187,6 +207,8 @@ def validate_front_matter(
             raise fail(key, f"'{key}' must be text, not {type(value).__name__}",
                        f'write {key}: "..."')
         values[key] = str(value)
+    values["layout"] = _layout(values["layout"], config.root / "layouts",
+                               lambda m, h: fail("layout", m, h))
     section = data.get("section") or (config.default_section if kind == "article" else "")
     if not isinstance(section, str):
         raise fail("section", f"'section' must be a section slug, not {type(section).__name__}",
@@ -215,6 +237,24 @@ def validate_front_matter(
         extra=extra,
         **values,
     )
+
+
+def _layout(name: str, layouts: Path, fail: Any) -> str:
+    """A `layout:` value as a template name under layouts/ ("special" means special.html),
+    checked here so that a wrong one is reported at the article that names it."""
+    written = name.strip()
+    if not written:
+        return ""
+    name = written if written.endswith(".html") else f"{written}.html"
+    parts = name.split("/")
+    if "\\" in name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise fail(f"layout {written!r} is not a file name under layouts/",
+                   "write a name such as layout: special.html")
+    if not (layouts / name).is_file():
+        available = sorted(p.name for p in layouts.glob("*.html"))
+        raise fail(f"layout {written!r} not found: there is no layouts/{name}",
+                   f"create it, or use one of: {', '.join(available)}")
+    return name
 
 
 _DATE_HINT = "use ISO 8601, e.g. date: 2016-04-21T09:30:00+00:00 (or 2016-04-21)"

@@ -185,8 +185,11 @@ ESCAPES = {
     "absolute": ("slug", "/tmp/outside", "slug '/tmp/outside' may not contain"),
     "backslash": ("slug", "..\\..\\outside", "slug '..\\\\..\\\\outside' may not contain"),
     "dots": ("slug", "..", "slug '..' may not contain"),
-    "layout-climbing": ("layout", "../../site.toml", "template not found"),
-    "layout-absolute": ("layout", "/etc/passwd", "template not found"),
+    "layout-climbing": ("layout", "../../site.toml",
+                        "layout '../../site.toml' is not a file name under layouts/"),
+    "layout-absolute": ("layout", "/etc/passwd", "layout '/etc/passwd' is not a file name"),
+    "layout-missing": ("layout", "special.html",
+                       "layout 'special.html' not found: there is no layouts/special.html"),
     "image-climbing": ("image", "../../../etc/passwd", "image '../../../etc/passwd' is outside"),
 }
 
@@ -212,7 +215,7 @@ def test_escaping_paths_are_refused_and_nothing_is_written_outside(site: Path, c
                 if text.startswith(f"{key}:"))
     before = listings(site)
     where = f"content/articles/escape.md:{line}"
-    err = assert_fails_cleanly(site, errors=[] if key == "layout" else [(where, message)])
+    err = assert_fails_cleanly(site, errors=[(where, message)])
     assert message in err
     assert listings(site) == before
     assert sorted(p.name for p in site.iterdir()) == sorted({*SOURCES, *BOOKKEEPING})

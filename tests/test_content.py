@@ -109,6 +109,29 @@ def test_section_defaults_to_the_configured_default(config: SiteConfig) -> None:
     assert load(config, front(TITLE, DATE)).meta.section == "news"
 
 
+def test_a_layout_is_named_with_or_without_html(config: SiteConfig) -> None:
+    layouts = config.root / "layouts"
+    layouts.mkdir()
+    (layouts / "special.html").write_text("{{ page.title }}", encoding="utf-8")
+    assert load(config, front(TITLE, DATE, "layout: special")).meta.layout == "special.html"
+    assert load(config, front(TITLE, DATE, "layout: special.html")).meta.layout == "special.html"
+    assert load(config, front(TITLE, DATE)).meta.layout == ""
+    err = error(config, front(TITLE, DATE, "layout: feature"))
+    assert_at(err, 4)
+    assert "layout 'feature' not found: there is no layouts/feature.html" in str(err)
+    assert err.hint == "create it, or use one of: special.html"
+
+
+def test_a_key_written_twice_is_an_error_at_the_second(config: SiteConfig) -> None:
+    err = error(config, front("title: Corrected headline", DATE, "title: Old headline"))
+    assert_at(err, 4)
+    assert "'title' is written twice (the first 'title' at line 2)" in str(err)
+    assert err.hint == "delete one of the two lines"
+    # Different keys, and the same key in two different mappings, are fine.
+    doc = load(config, front(TITLE, DATE, "extra:", "  a: {x: 1}", "  b: {x: 2}"))
+    assert dict(doc.meta.extra)["extra"] == {"a": {"x": 1}, "b": {"x": 2}}
+
+
 def test_sample_article_loads() -> None:
     config = load_config(ROOT)
     [path] = (ROOT / "content" / "articles").glob("*.md")
