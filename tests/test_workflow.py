@@ -88,6 +88,8 @@ def test_workflow_builds_with_make_build_and_deploys_to_pages(workflow: dict[Any
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert isinstance(triggers, dict)
     assert "push" in triggers and "workflow_dispatch" in triggers
+    # Hourly, so an embargoed article goes live within the hour without a push.
+    assert [entry["cron"].split()[1:] for entry in triggers["schedule"]] == [["*", "*", "*", "*"]]
     assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     runs = [step["run"] for step in steps(workflow) if "run" in step]
     assert any(line.strip() == "make build" for run in runs for line in run.splitlines())
