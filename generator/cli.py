@@ -331,10 +331,18 @@ def _daemon(root: Path, args: argparse.Namespace, console: Console) -> int:
 
 
 def _ingest(root: Path, console: Console) -> int:
+    from .cache import CacheStore
     from .config import load_config
     from .ingest import ingest  # imported on use: a build that skips ingest starts faster
 
-    report = ingest(load_config(root))
+    # The last build's seed records: which article each seed became, even if the article no
+    # longer says so (ingest.py, _taken_over).
+    store = CacheStore(root)
+    try:
+        known = store.seed_records()
+    finally:
+        store.close()
+    report = ingest(load_config(root), known)
     console.diagnostics(report.diagnostics)
     console.info(f"ingest: {len(report.written)} written, {report.unchanged} unchanged, "
                  f"{len(report.kept)} kept (hand-edited), {report.failed} failed")

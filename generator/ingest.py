@@ -44,6 +44,13 @@ class _Existing:
     path: Path
     metadata: dict[str, Any]
     hand_edited: bool
+    unreadable: bool = False  # front matter that does not parse (its bookkeeping lines read)
+
+
+# An article's bookkeeping lines, read line by line when its YAML does not parse: a typo
+# elsewhere in the front matter must not make ingest write the seed's article a second time.
+_BOOKKEEPING_LINE = re.compile(r"^(source|source_sha256|ingest_version):[ \t]*(\S[^\n]*?)\s*$",
+                               re.MULTILINE)
 
 
 SeedRecord = tuple[int, int, str]  # (size, mtime_ns, article path): lets unchanged seeds skip
@@ -70,17 +77,18 @@ def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None,
         else:
             pending.append(seed_path)
     if pending:
-        _ingest_pending(config, pending, report, now or reference_time())
+        _ingest_pending(config, pending, report, now or reference_time(), known or {})
     return report
 
 
 def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport,
-                    now: datetime) -> None:
+                    now: datetime, known: dict[str, SeedRecord]) -> None:
     from .seed import parse_seed
 
     root = config.root
     articles = root / "content" / "articles"
     existing = _existing_articles(articles, root)
+    claimed = {old.path for old in existing.values()}
     taken = {p.stem for p in articles.glob("*.md")}
     git_dates: dict[str, datetime] | None = None
     for seed_path in seeds:
@@ -94,7 +102,17 @@ def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport,
                 "error", f"cannot read seed: {err.strerror}", SourceLocation(relative),
                 "check the file's permissions")); continue
         sha = hashlib.sha256(raw).hexdigest()
-        old = existing.get(relative.as_posix())
+        old = existing.get(relative.as_posix()) or _taken_over(known.get(relative.as_posix()),
+                                                               root, claimed)
+        if old and old.unreadable:
+            # Never a second article for the seed: the build reports the broken file itself.
+            report.kept.append(old.path)
+            report.diagnostics.append(Diagnostic(
+                "warning", f"{old.path} cannot be read, so {relative} was not ingested again",
+                SourceLocation(old.path),
+                f"fix its front matter (the build names the line), or delete {old.path} to "
+                f"regenerate it from {relative}"))
+            continue
         if (old and old.metadata.get("source_sha256") == sha
                 and old.metadata.get("ingest_version") == INGEST_VERSION):
             report.unchanged += 1
@@ -174,15 +192,37 @@ def _existing_articles(articles: Path, root: Path) -> dict[str, _Existing]:
     for path in sorted(p for p in articles.glob("*.md") if p.is_file()):  # never a FIFO
         try:
             text = path.read_text(encoding="utf-8")
-            metadata = frontmatter.loads(text).metadata
-        except (OSError, ValueError, yaml.YAMLError):
-            # The load stage reports broken files with their line. ValueError covers bad UTF-8
-            # and impossible YAML dates (2016-13-45), which PyYAML raises unwrapped.
+        except (OSError, ValueError):  # ValueError: not UTF-8 (the load stage reports it)
             continue
+        try:
+            metadata = frontmatter.loads(text).metadata
+            unreadable = False
+        except (ValueError, yaml.YAMLError):
+            # ValueError covers impossible YAML dates (2016-13-45), which PyYAML raises
+            # unwrapped. The load stage reports the file with its line.
+            metadata, unreadable = _bookkeeping(text), True
         source = metadata.get("source")
         if isinstance(source, str) and source:
-            found[source] = _Existing(path.relative_to(root), metadata, is_hand_edited(text))
+            found[source] = _Existing(path.relative_to(root), metadata,
+                                      unreadable or is_hand_edited(text), unreadable)
     return found
+
+
+def _bookkeeping(text: str) -> dict[str, Any]:
+    """The bookkeeping lines of a front matter that does not parse (first of each wins)."""
+    found: dict[str, Any] = {}
+    for key, value in _BOOKKEEPING_LINE.findall(text.split("\n---", 1)[0]):
+        found.setdefault(key, value.strip("'\""))
+    return found
+
+
+def _taken_over(record: SeedRecord | None, root: Path, claimed: set[Path]) -> _Existing | None:
+    """The article the last build made from a seed, when it no longer names the seed (its
+    `source:` line was deleted): the editor has taken it over, and it is kept as edited by
+    hand rather than written again beside it."""
+    if record is None or Path(record[2]) in claimed or not (root / record[2]).is_file():
+        return None
+    return _Existing(Path(record[2]), {}, hand_edited=True)
 
 
 def _free_slug(seed: Seed, seed_path: Path, taken: set[str]) -> str:

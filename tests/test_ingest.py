@@ -366,11 +366,63 @@ def test_hand_written_article_claiming_a_seed_is_never_overwritten(site: SiteCon
 
 def test_broken_article_does_not_stop_ingest(site: SiteConfig) -> None:
     (site.root / article_path("broken")).write_text(
-        "---\ntitle: X\ndate: 2016-13-45\nsource: seeds/a.txt\n---\nBody\n", encoding="utf-8")
+        "---\ntitle: X\ndate: 2016-13-45\nsource: seeds/b.txt\n---\nBody\n", encoding="utf-8")
     (site.root / article_path("binary")).write_bytes(b"\xff\xfe\x00\x01")
     add_seed(site, "a.txt", SIMPLE)
     report = ingest(site)
     assert report.written == [article_path("troops-head-to-libya")]
+
+
+@pytest.mark.parametrize("typo", [
+    lambda text: text.replace("tags:", "tags: [oops", 1),
+    lambda text: text.replace("date: ", "date: 2016-13-45 #", 1),
+], ids=["unclosed-list", "impossible-date"])
+def test_a_typo_in_an_articles_front_matter_never_duplicates_it(site: SiteConfig,
+                                                                 typo: Any) -> None:
+    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE)
+    ingest(site)
+    path = site.root / article_path("troops-head-to-libya")
+    path.write_text(typo(path.read_text(encoding="utf-8")), encoding="utf-8")
+    broken = path.read_bytes()
+    for seed in (SIMPLE, SIMPLE + "\n\nBody three."):  # unchanged, then changed
+        add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", seed)
+        report = ingest(site)
+        assert (report.written, report.kept) == ([], [article_path("troops-head-to-libya")])
+        [warning] = report.diagnostics
+        assert warning.message == ("content/articles/troops-head-to-libya.md cannot be read, "
+                                   "so seeds/001_aaaaaaaaaaaaaaaa.txt was not ingested again")
+        assert warning.hint is not None and "fix its front matter" in warning.hint
+        assert path.read_bytes() == broken
+        assert [p.name for p in (site.root / "content" / "articles").iterdir()] == [path.name]
+
+
+def test_an_article_whose_source_line_was_deleted_is_taken_over(site: SiteConfig) -> None:
+    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE)
+    first = ingest(site)
+    path = site.root / article_path("troops-head-to-libya")
+    path.write_text(path.read_text(encoding="utf-8").replace("source: seeds/", "# was: "),
+                    encoding="utf-8")
+    edited = path.read_bytes()
+    # The last build's records (the build cache) still say which article the seed became.
+    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE + "\n\nBody three.")
+    report = ingest(site, first.records)
+    assert (report.written, report.kept) == ([], [article_path("troops-head-to-libya")])
+    assert path.read_bytes() == edited
+    assert [p.name for p in (site.root / "content" / "articles").iterdir()] == [path.name]
+
+
+def test_newsgen_ingest_reads_the_last_builds_records(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "site")
+    assert run_cli(root, "build", "--no-search", "--no-daemon").returncode == 0
+    [article] = (root / "content" / "articles").glob("*.md")
+    article.write_text("\n".join(line for line in article.read_text(encoding="utf-8").splitlines()
+                                 if not line.startswith("source:")) + "\n", encoding="utf-8")
+    seed = next((root / "seeds").glob("*.txt"))
+    seed.write_bytes(seed.read_bytes() + b"\n\nA late paragraph.")
+    result = run_cli(root, "ingest")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ingest: 0 written, 0 unchanged, 1 kept (hand-edited)")
+    assert [p.name for p in (root / "content" / "articles").glob("*.md")] == [article.name]
 
 
 def test_ingest_writes_only_articles(site: SiteConfig) -> None:
