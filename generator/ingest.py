@@ -133,7 +133,14 @@ def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport,
         report.diagnostics.extend(seed.warnings)
         if seed.date is None and (old is None or not old.metadata.get("date")) and git_dates is None:
             git_dates = _git_added_dates(root)
-        date = _article_date(seed, old, seed_path, relative, config, git_dates or {}, now)
+        date, dated_by = _article_date(seed, old, seed_path, relative, config, git_dates or {},
+                                       now)
+        if dated_by:
+            report.diagnostics.append(Diagnostic(
+                "warning", f"no date line; dated {date.isoformat()} from {dated_by}",
+                SourceLocation(relative),
+                "add a line such as 'Published: 2016-04-21' to the seed, or set date: in the "
+                "article (a changed seed keeps the article's date)"))
         slug = old.path.stem if old else _free_slug(seed, seed_path, taken)
         taken.add(slug)
         target = articles / f"{slug}.md"
@@ -237,26 +244,29 @@ def _free_slug(seed: Seed, seed_path: Path, taken: set[str]) -> str:
 
 
 def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: Path,
-                  config: SiteConfig, git_dates: dict[str, datetime], now: datetime) -> datetime:
+                  config: SiteConfig, git_dates: dict[str, datetime],
+                  now: datetime) -> tuple[datetime, str]:
+    """The article's date, and what it was guessed from ("" when the seed or the article
+    gave it): SEED-FORMAT asks for a warning whenever a field falls back."""
     tz = config.tz
     if seed.date is not None:
-        return seed.date.replace(tzinfo=tz) if seed.date.tzinfo is None else seed.date
+        return (seed.date.replace(tzinfo=tz) if seed.date.tzinfo is None else seed.date), ""
     if old and old.metadata.get("date"):
         previous = old.metadata["date"]
         if isinstance(previous, datetime):
-            return previous if previous.tzinfo else previous.replace(tzinfo=tz)
+            return (previous if previous.tzinfo else previous.replace(tzinfo=tz)), ""
         try:
-            return datetime.fromisoformat(str(previous))
+            return datetime.fromisoformat(str(previous)), ""
         except ValueError:
             pass
     added = git_dates.get(relative.as_posix())
     if added is not None:
-        return added.astimezone(tz)
+        return added.astimezone(tz), "the commit that added the seed"
     # Clamped to the build's "now" (SOURCE_DATE_EPOCH or --now when set, as reproducible builds
     # clamp file times): a seed saved after it, or with a clock-skewed mtime, would otherwise be
     # dated in the future, and a future article is not published.
     mtime = min(datetime.fromtimestamp(seed_path.stat().st_mtime, tz=UTC), now)
-    return mtime.replace(microsecond=0).astimezone(tz)
+    return mtime.replace(microsecond=0).astimezone(tz), "the seed file's modification time"
 
 
 def _git_added_dates(root: Path) -> dict[str, datetime]:

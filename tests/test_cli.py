@@ -155,7 +155,7 @@ def test_build_succeeds_and_reports(site: Path) -> None:
     assert lines[0] == "ingest: 1 written, 0 unchanged, 0 kept, 0 failed"
     assert lines[1].startswith("built ") and " pages, " in lines[1] and " feeds, " in lines[1]
     assert "warning(s)" in lines[1]
-    assert lines[-1] == f"site: {site.resolve() / 'public'}/index.html"
+    assert lines[-1] == f"site: {site.resolve() / 'public'}/ (preview it with `newsgen serve`)"
     assert (site / "public" / "index.html").is_file()
     assert (site / "public" / ".nojekyll").is_file()
 
@@ -165,7 +165,8 @@ def test_the_command_exits_fast_but_leaves_everything_finished(site: Path) -> No
     # a pipe, the exit code kept, and the cache closed, its write-ahead log folded back in.
     result = run_cli(site, "build", "--no-search", "-v")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == f"site: {site.resolve() / 'public'}/index.html"
+    assert result.stdout.splitlines()[-1] == (
+        f"site: {site.resolve() / 'public'}/ (preview it with `newsgen serve`)")
     cache = site / ".cache"
     assert (cache / "newsgen.sqlite").is_file()
     assert not (cache / "newsgen.sqlite-wal").exists()

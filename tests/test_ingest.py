@@ -104,7 +104,13 @@ def test_sample_golden(site: SiteConfig) -> None:
     report = ingest(site)
     assert report.written == [article_path(SAMPLE_SLUG)]
     assert summary(report) == (1, 0, 0, 0)
-    assert [d for d in report.diagnostics] == []
+    # The sample has no date line: dated from the file (no git history here), and says so.
+    [warning] = report.diagnostics
+    assert (warning.severity, warning.message) == (
+        "warning", "no date line; dated 2016-04-21T09:30:00+00:00 from the seed file's "
+        "modification time")
+    assert warning.location is not None and warning.location.path.name == SAMPLE.name
+    assert warning.hint is not None and "Published: 2016-04-21" in warning.hint
     text = (site.root / article_path(SAMPLE_SLUG)).read_text(encoding="utf-8")
     if os.environ.get("NEWSGEN_REGENERATE_GOLDEN"):
         GOLDEN.write_text(text, encoding="utf-8")
@@ -151,7 +157,8 @@ def test_sample_through_the_cli(tmp_path: Path) -> None:
     result = run_cli(root, "ingest")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ingest: 1 written, 0 unchanged, 0 kept (hand-edited), 0 failed\n"
-    assert result.stderr == ""
+    assert result.stderr.startswith(f"seeds/{SAMPLE.name}: warning: no date line; dated ")
+    assert result.stderr.count("warning:") == 1
     written = (root / article_path(SAMPLE_SLUG)).read_text(encoding="utf-8")
     assert written == GOLDEN.read_text(encoding="utf-8")
 
@@ -499,7 +506,8 @@ def test_bad_seeds_through_the_cli(tmp_path: Path) -> None:
     assert result.stdout == "ingest: 1 written, 1 unchanged, 0 kept (hand-edited), 2 failed\n"
     assert "seeds/900_empty.txt: error: seeds/900_empty.txt is empty" in result.stderr
     assert "seeds/901_binary.txt: error: seeds/901_binary.txt is not a text file" in result.stderr
-    assert result.stderr.count("  hint: ") == 2
+    assert result.stderr.count("  hint: ") == 3  # the errors', and the good seed's dating
+    assert "seeds/902_good.txt: warning: no date line" in result.stderr
     assert (root / article_path("troops-head-to-libya")).is_file()
 
 
