@@ -269,7 +269,9 @@ class ContextBuilder:
         if key:
             article = self.view(key)
             ctx["article"] = article
-            page.update(title=article.title, description=article.summary or self.config.description,
+            page.update(title=article.title,
+                        description=article.summary or _opening_words(article)
+                        or self.config.description,
                         image=self.urls.origin + article.image if article.image else "",
                         og_type="article" if article.kind == "article" else "website")
             ctx["previous"] = self._maybe(self.site.previous.get(key))
@@ -328,7 +330,9 @@ class ContextBuilder:
                                    len(group.keys))
             label = {"section": "", "tag": "Tag: ", "author": "Articles by "}[kind]
             page["title"] = f"{label}{group.name}"
-            page["description"] = f"{label}{group.name} — {len(group.keys)} articles"
+            count = len(group.keys)
+            page["description"] = (f"{label}{group.name} — {count} article"
+                                   f"{'s' if count != 1 else ''}")
             if kind == "section":
                 page["feeds"] = AttrDict({fmt: self.urls.rel(f"/section/{group.slug}/{name}")
                                           for fmt, name in FEED_FILES
@@ -343,8 +347,12 @@ class ContextBuilder:
             page["title"] = "Page not found"
         elif kind == "search":
             page["title"] = "Search"
-        if job.param("page", 1) > 1:
-            page["title"] += f" — page {job.param('page')}"
+        number = job.param("page", 1)
+        if number > 1:
+            # The front page's title is the site's own, which <title> adds after a "|".
+            page["title"] = (f"Page {number}" if kind == "front"
+                             else f"{page['title']} — page {number}")
+            page["description"] += f" (page {number})"
 
     def _taxonomies(self) -> dict[str, tuple[Taxonomy, ...]]:
         site = self.site
@@ -410,3 +418,9 @@ def script_json(data: Any) -> Markup:
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return Markup(text)
+
+
+def _opening_words(article: ArticleView) -> str:
+    from .markup import opening_words  # only for a document without a summary
+
+    return opening_words(article.body())

@@ -255,6 +255,24 @@ def html_to_text(html: str) -> str:
     return " ".join(collector.parts)
 
 
+DESCRIPTION_LENGTH = 160  # what search engines show of a meta description
+
+
+def opening_words(html: str, limit: int = DESCRIPTION_LENGTH) -> str:
+    """A body's first paragraph as plain text, cut at a word within `limit` characters: the
+    description of a document without a summary (rather than the site's, which every such
+    document would then share)."""
+    start = html.find("<p>")
+    end = html.find("</p>", start)
+    if start < 0 or end < 0:
+        return ""
+    text = " ".join(html_to_text(html[start + 3:end]).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:—-")
+    return f"{cut}…"
+
+
 # A word: letters/digits joined by apostrophes, hyphens, dots ("U.S.") or digit commas ("1,000").
 _WORD = re.compile(r"\w+(?:(?:[’'\-.]|(?<=\d),(?=\d))\w+)*")
 _TAG = re.compile(r"<[^>]*>")

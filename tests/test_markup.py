@@ -16,6 +16,7 @@ from generator.markup import (
     escape_paragraph,
     html_to_text,
     new_markdown,
+    opening_words,
     reading_minutes,
     render_markdown,
     visible_text,
@@ -307,3 +308,14 @@ def test_deeply_nested_quotes_nest_exactly_as_deep_as_stock() -> None:
     for frames in range(3):  # a nesting level is three frames: every phase of the stack
         assert (_convert_at_depth(new_markdown(), text, frames)
                 == _convert_at_depth(new_markdown(skip_idle_patterns=False), text, frames))
+
+
+def test_opening_words_are_the_first_paragraph_cut_at_a_word() -> None:
+    assert opening_words("<p>Short <em>and</em> sweet &amp; done.</p><p>Second.</p>") == (
+        "Short and sweet & done.")
+    long = "<p>" + " ".join(f"word{n}" for n in range(60)) + "</p>"
+    cut = opening_words(long)
+    assert cut.endswith("…") and len(cut) <= 160
+    assert cut.removesuffix("…").split() == [f"word{n}" for n in range(len(cut.split()))]
+    assert opening_words("<h2>No paragraph</h2>") == ""
+

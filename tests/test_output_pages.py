@@ -130,6 +130,24 @@ def test_every_page_has_title_description_canonical_and_social_tags(
     assert problems == []
 
 
+def test_titles_and_descriptions_of_listings_and_unsummarised_articles(tmp_path: Path) -> None:
+    articles = corpus(12)
+    lone = Article("lone", "Lone story", NOW - timedelta(days=400), tags=("Solitude",),
+                   body="The first paragraph says what happened, to whom and where it happened, "
+                        "in plain words that run on for well over one hundred and sixty "
+                        "characters so that the description has to be cut.\n\nMore.")
+    public = build(write_project(tmp_path / "site", [*articles, lone]))
+    front2 = page(public, f"{BASE_URL}page/2/")
+    assert front2.one("title").text() == "Page 2 | The Daily Seed"  # the site's name once
+    tag = page(public, f"{BASE_URL}tags/solitude/")
+    assert meta_content(tag, name="description") == ["Tag: Solitude — 1 article"]
+    story = page(public, url_of(lone))
+    [description] = meta_content(story, name="description")
+    assert description.startswith("The first paragraph says what happened")
+    assert description.endswith("…") and len(description) <= 160
+    assert meta_content(story, property="og:description") == [description]
+
+
 def test_og_type_is_article_on_articles_only(news: Path) -> None:
     for path in html_files(news):
         doc = parse(path.read_text(encoding="utf-8"))
