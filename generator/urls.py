@@ -16,18 +16,29 @@ from .errors import RouteError
 
 # Windows device names: a file called CON or aux.html breaks checkouts of the site on Windows.
 RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-_NON_SLUG = re.compile(r"[^a-z0-9]+")
+# What separates words once slugify has kept only letters, digits and their marks (non-ASCII)
+# and replaced everything else with spaces: ASCII other than letters and digits.
+_NON_SLUG = re.compile(r"[^a-z0-9\u0080-\U0010ffff]+")
 # Latin letters that NFKD does not decompose into ASCII ("Straße" would become "strae").
 _LATIN = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
                         "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th",
                         "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i"})
+# "C++" and "C#" are not "C": a plus or hash ending a word is spelled out.
+_PLUSES = re.compile(r"(?<=\w)(\+\+|\+|#)(?![\w+#])")
+_SPELLED = {"++": " plus plus ", "+": " plus ", "#": " sharp "}
 
 
 def slugify(text: str, max_length: int = 80) -> str:
-    """ASCII, lowercase, hyphen-separated; never empty, never a reserved device name."""
-    latin = unicodedata.normalize("NFKD", text.translate(_LATIN))
-    ascii_text = latin.encode("ascii", "ignore").decode("ascii")
-    slug = _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
+    """Lowercase words joined by hyphens; never empty, never a reserved device name.
+
+    Latin letters lose their accents ("Héllo" -> "hello"); letters of other scripts are kept
+    as they are ("Москва" -> "москва", "東京" -> "東京"), as Hugo does: transliteration
+    guesses, and dropping them gave every such headline and tag the same slug. URLs
+    percent-encode them (Urls.rel)."""
+    text = _PLUSES.sub(lambda m: _SPELLED[m.group(1)], text.translate(_LATIN))
+    if not text.isascii():
+        text = _fold(text)
+    slug = _NON_SLUG.sub("-", text.lower()).strip("-")
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
     if not slug:
@@ -35,6 +46,24 @@ def slugify(text: str, max_length: int = 80) -> str:
     if slug in RESERVED:
         slug += "-1"
     return slug
+
+
+def _fold(text: str) -> str:
+    """Accents off Latin letters; other scripts' letters, digits and marks kept; anything
+    else a space. (Character by character: only for text that is not ASCII.)"""
+    letters = []
+    for char in unicodedata.normalize("NFKC", text):
+        if char.isascii():
+            letters.append(char)
+            continue
+        decomposed = unicodedata.normalize("NFKD", char)
+        if decomposed[0].isascii():  # a Latin letter with marks ("é"), or a ligature ("ﬁ")
+            letters.append(decomposed.encode("ascii", "ignore").decode("ascii"))
+        elif unicodedata.category(char)[0] in "LN" or unicodedata.category(char) in ("Mn", "Mc"):
+            letters.append(char)  # a letter or digit, or a mark (a vowel sign) of one
+        else:
+            letters.append(" ")
+    return "".join(letters)
 
 
 class Urls:

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import htmlutil
 import pytest
@@ -146,6 +147,25 @@ def test_titles_and_descriptions_of_listings_and_unsummarised_articles(tmp_path:
     assert description.startswith("The first paragraph says what happened")
     assert description.endswith("…") and len(description) <= 160
     assert meta_content(story, property="og:description") == [description]
+
+
+def test_tags_in_other_scripts_keep_their_own_pages(tmp_path: Path) -> None:
+    moscow = Article("moscow", "Москва сегодня", NOW - timedelta(days=3), tags=("Москва",))
+    tokyo = Article("tokyo", "東京のニュース", NOW - timedelta(days=2), tags=("東京",))
+    languages = Article("languages", "Languages", NOW - timedelta(days=1), tags=("C++", "C#"))
+    public = build(write_project(tmp_path / "site", [moscow, tokyo, languages]))
+    tags = sorted(p.name for p in (public / "tags").iterdir() if p.is_dir())
+    assert tags == sorted(["москва", "東京", "c-plus-plus", "c-sharp"])
+    index = page(public, f"{BASE_URL}tags/")
+    links = {a.text(): a.get("href") for a in main(index).find_all("a")}
+    for name in ("Москва", "東京"):
+        href = links[name]
+        assert href is not None and href.isascii()  # percent-encoded in the page
+        assert (public / unquote(href).removeprefix("/news/") / "index.html").is_file()
+        listed = parse((public / unquote(href).removeprefix("/news/") / "index.html")
+                       .read_text(encoding="utf-8"))
+        assert [h.text() for h in main(listed).find_all("h2")] == [
+            "Москва сегодня" if name == "Москва" else "東京のニュース"]
 
 
 def test_og_type_is_article_on_articles_only(news: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from generator.errors import RouteError
 from generator.urls import RESERVED, Urls, output_path, paginated, slugify
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG = re.compile(r"^[a-z0-9\u0080-\U0010ffff]+(?:-[a-z0-9\u0080-\U0010ffff]+)*$")
 
 
 # --- slugify -----------------------------------------------------------------------------------
@@ -29,14 +30,20 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
         ("São Paulo – “quotes” & ‘more’", "sao-paulo-quotes-more"),
         ("Straße in Düsseldorf", "strasse-in-dusseldorf"),
         ("Łódź, Øresund, Æsir, Œuvre, þing", "lodz-oresund-aesir-oeuvre-thing"),
-        ("ﬁnance ½", "finance-12"),
+        ("ﬁnance ½", "finance-1-2"),
         ("U.S. troops", "u-s-troops"),
         ("--Already--slugged--", "already-slugged"),
         ("2016", "2016"),
         ("", "untitled"),
         ("   ", "untitled"),
         ("!!!", "untitled"),
-        ("日本語のニュース", "untitled"),
+        ("日本語のニュース", "日本語のニュース"),  # other scripts are kept, as Hugo does
+        ("Москва", "москва"),
+        ("Ελλάδα σήμερα", "ελλάδα-σήμερα"),
+        ("हिन्दी समाचार", "हिन्दी-समाचार"),  # vowel signs (marks) stay in their word
+        ("Москва — 東京", "москва-東京"),
+        ("C++ and C#", "c-plus-plus-and-c-sharp"),  # not "c-and-c"
+        ("A+ grade, #1 hit", "a-plus-grade-1-hit"),
         ("..", "untitled"),
         ("a/b\\c", "a-b-c"),
         ("con", "con-1"),
@@ -66,6 +73,8 @@ def test_long_slugs_are_cut_at_a_word() -> None:
 def test_slugify_always_gives_a_safe_slug(text: str) -> None:
     slug = slugify(text)
     assert SLUG.match(slug)
+    # Beyond ASCII, only letters, digits and their marks: nothing a path or URL treats apart.
+    assert all(c.isascii() or unicodedata.category(c)[0] in "LNM" for c in slug), slug
     assert len(slug) <= 80
     assert slug not in RESERVED
     assert slugify(slug) == slug  # idempotent: a slug in front matter keeps its value
