@@ -167,7 +167,7 @@ def parse_config(text: str, root: Path) -> SiteConfig:
         title=data["title"],
         description=data.get("description", ""),
         base_url=_check_base_url(data["base_url"], locate),
-        language=data.get("language", "en"),
+        language=_check_language(data.get("language", "en"), locate),
         timezone=_check_timezone(data.get("timezone", "UTC"), locate),
         permalink=_check_permalink(data.get("permalink", "/{year}/{month}/{slug}/"), locate),
         paginate=_positive(data, "paginate", 10, locate),
@@ -283,6 +283,29 @@ def _check_timezone(value: str, locate: _KeyLocator) -> str:
         raise ConfigError(f"unknown time zone {value!r}", locate("", "timezone"),
                           hint="use an IANA name such as 'UTC' or 'America/New_York'") from None
     return value
+
+
+# A well-formed BCP 47 language tag (RFC 5646 section 2.1, without the grandfathered tags):
+# language, script, region, variants, extensions, private use.
+_LANGUAGE_TAG = re.compile(
+    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*"
+    r"(?:-x(?:-[a-z0-9]{1,8})+)?", re.IGNORECASE)
+
+
+def _check_language(value: str, locate: _KeyLocator) -> str:
+    if not _LANGUAGE_TAG.fullmatch(value):
+        raise ConfigError(f"language {value!r} is not a language tag", locate("", "language"),
+                          hint="use a BCP 47 tag such as 'en', 'en-GB', 'pt-BR' or 'zh-Hant-TW'")
+    return value
+
+
+def og_locale(language: str) -> str:
+    """Open Graph's locale ("en_GB") for a language tag with a region; "" without one (Open
+    Graph has no language-only form, and guessing a country would be wrong)."""
+    parts = language.split("-")
+    region = next((p for p in parts[1:] if len(p) == 2 and p.isalpha()), "")
+    return f"{parts[0].lower()}_{region.upper()}" if region else ""
 
 
 def _check_permalink(value: str, locate: _KeyLocator) -> str:

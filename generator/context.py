@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from .config import SiteConfig
+from .config import SiteConfig, og_locale
 from .fragments import FragmentStore
 from .model import Entry, RenderJob, Site, Taxonomy
 from .routes import FEED_FILES
@@ -206,6 +206,7 @@ class ContextBuilder:
             "title": config.title,
             "description": config.description,
             "language": config.language,
+            "og_locale": og_locale(config.language),
             "base_url": config.base_url,
             "url": urls.rel("/"),
             "publisher": config.publisher or config.title,

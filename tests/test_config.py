@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import ROOT
 
-from generator.config import FeedSettings, Section, SiteConfig, load_config, parse_config
+from generator.config import (
+    FeedSettings,
+    Section,
+    SiteConfig,
+    load_config,
+    og_locale,
+    parse_config,
+)
 from generator.errors import ConfigError, SourceLocation
 
 BASE = 'title = "T"\nbase_url = "https://example.org/news/"\n'  # lines 1-2; tests add line 3+
@@ -219,6 +226,8 @@ def test_unknown_key_in_a_table(text: str, line: int, name: str, suggestion: str
         ("search = 1", 3, "'search' must be true or false, not int 1"),
         ("title2 = 1\n", 3, "unknown key 'title2'"),
         ('language = ["en"]', 3, "'language' must be a language tag such as 'en', not list"),
+        ('language = "english please"', 3, "language 'english please' is not a language tag"),
+        ('language = "en_GB"', 3, "language 'en_GB' is not a language tag"),
         ("[feeds]\nrss = 1", 4, "'feeds.rss' must be true or false, not int 1"),
         ("feeds.rss = 1", 3, "'feeds.rss' must be true or false, not int 1"),
         ("\nfeeds = { atom = true, rss = 1 }", 4, "'feeds.rss' must be true or false, not int 1"),
@@ -368,3 +377,13 @@ def test_bad_sections(lines: str, line: int, message: str) -> None:
     err = error_of(BASE + lines + "\n")
     assert_at(err, line)
     assert err.message.startswith(message)
+
+
+@pytest.mark.parametrize(("language", "locale"), [
+    ("en", ""), ("en-GB", "en_GB"), ("pt-br", "pt_BR"), ("zh-Hant-TW", "zh_TW"), ("es-419", ""),
+    ("sr-Latn", ""), ("de-CH-1996", "de_CH")])
+def test_language_tags_and_their_open_graph_locale(language: str, locale: str) -> None:
+    config = config_of(BASE + f'language = "{language}"\n')
+    assert config.language == language
+    assert og_locale(language) == locale
+
