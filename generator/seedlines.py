@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 
 # Header lines are short; longer lines are always text, which also keeps every regex cheap.
@@ -45,10 +45,19 @@ _ISO = re.compile(
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
 )
 _YEAR = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
-_UTC_SUFFIX = re.compile(r"\s+(?:UTC|GMT)", re.IGNORECASE)
+# A time zone closing a date line: an abbreviation wires use, or a numeric offset.
+_ZONE_SUFFIX = re.compile(
+    r"\s+(?P<zone>UTC|GMT|BST|CEST|CET|EDT|EST|CDT|CST|MDT|MST|PDT|PST|ET|CT|MT|PT"
+    r"|[+-][0-9]{2}:?[0-9]{2})$", re.IGNORECASE)
+_FIXED_ZONES = {"UTC": 0, "GMT": 0, "BST": 60, "CET": 60, "CEST": 120, "EST": -300, "EDT": -240,
+                "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420}
+# "ET" is EST or EDT depending on the date: the zone's rules decide.
+_REGIONAL_ZONES = {"ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver",
+                   "PT": "America/Los_Angeles"}
 _DATE_FORMATS = (
     "%B %d, %Y", "%B %d %Y", "%d %B %Y", "%d %B, %Y", "%B %d, %Y %H:%M", "%B %d, %Y %I:%M %p",
-    "%B %d, %Y, %I:%M %p", "%d %B %Y %H:%M",
+    "%B %d, %Y, %I:%M %p", "%d %B %Y %H:%M", "%d %B %Y %H.%M", "%B %d, %Y %I.%M %p",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
 )
 _DATELINE = re.compile(
     # Words of letters joined by one space, hyphen, dot or apostrophe ("ST. LOUIS", "U.S.").
@@ -154,9 +163,9 @@ def _parse_date(text: str) -> datetime | None:
             return datetime.fromisoformat(text)
         except (ValueError, OverflowError):
             return None
-    utc = _UTC_SUFFIX.search(text)
-    if utc and utc.end() == len(text):
-        text = text[: utc.start()]
+    zone = None
+    if suffix := _ZONE_SUFFIX.search(text):
+        text, zone = text[: suffix.start()], suffix["zone"].upper()
     text = _MONTH_ABBREVIATION.sub(lambda m: m[1], text)
     for fmt in _DATE_FORMATS:
         for month in ("%B", "%b"):
@@ -164,8 +173,20 @@ def _parse_date(text: str) -> datetime | None:
                 parsed = datetime.strptime(text, fmt.replace("%B", month))
             except (ValueError, OverflowError):
                 continue
-            return parsed.replace(tzinfo=UTC) if utc else parsed
+            return parsed.replace(tzinfo=_zone(zone)) if zone else parsed
     return None
+
+
+def _zone(name: str) -> tzinfo:
+    if name in _FIXED_ZONES:
+        return timezone(timedelta(minutes=_FIXED_ZONES[name])) if _FIXED_ZONES[name] else UTC
+    if name in _REGIONAL_ZONES:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(_REGIONAL_ZONES[name])
+    sign = -1 if name[0] == "-" else 1
+    digits = name[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
 def split_dateline(paragraph: str) -> tuple[str | None, str]:

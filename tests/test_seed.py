@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -374,6 +375,8 @@ def test_dateline_only_on_first_paragraph() -> None:
 # --- date ------------------------------------------------------------------------------------
 
 PLUS_TWO = timezone(timedelta(hours=2))
+PLUS_ONE = timezone(timedelta(hours=1))
+MINUS_FOUR = timezone(timedelta(hours=-4))
 
 
 @pytest.mark.parametrize(
@@ -397,6 +400,13 @@ PLUS_TWO = timezone(timedelta(hours=2))
             "Published: 2016-04-21T09:30:00+02:00",
             datetime(2016, 4, 21, 9, 30, tzinfo=PLUS_TWO),
         ),
+        # Time zones as wires write them: abbreviations, offsets, regional zones (DST-aware).
+        ("April 21, 2016 10:30 AM EDT", datetime(2016, 4, 21, 10, 30, tzinfo=MINUS_FOUR)),
+        ("2016-04-21 14:30:00 UTC", datetime(2016, 4, 21, 14, 30, tzinfo=UTC)),
+        ("Thu 21 Apr 2016 14.30 BST", datetime(2016, 4, 21, 14, 30, tzinfo=PLUS_ONE)),
+        ("21 April 2016 09:30 +0200", datetime(2016, 4, 21, 9, 30, tzinfo=PLUS_TWO)),
+        ("Published April 21, 2016 10:30 AM ET",
+         datetime(2016, 4, 21, 10, 30, tzinfo=ZoneInfo("America/New_York"))),
     ],
 )
 def test_date_forms(line: str, date: datetime) -> None:
@@ -405,6 +415,13 @@ def test_date_forms(line: str, date: datetime) -> None:
     assert seed.date is not None and seed.date.tzinfo == date.tzinfo
     assert seed.paragraphs == ("Body one.", "Body two.")
     assert seed.warnings == ()
+
+
+def test_eastern_time_follows_daylight_saving() -> None:
+    summer = parse("Headline\n\nStandfirst\n\nApril 21, 2016 10:30 AM ET\n\nBody.\n\nMore.")
+    winter = parse("Headline\n\nStandfirst\n\nJanuary 5, 2016 10:30 AM ET\n\nBody.\n\nMore.")
+    assert summer.date is not None and summer.date.utcoffset() == timedelta(hours=-4)
+    assert winter.date is not None and winter.date.utcoffset() == timedelta(hours=-5)
 
 
 def test_updated_line_is_removed_but_not_used() -> None:
