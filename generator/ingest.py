@@ -172,6 +172,8 @@ def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
         metadata["image_caption"] = seed.image_caption
     if seed.dateline:
         metadata["dateline"] = seed.dateline
+    if not seed.paragraphs:
+        metadata["draft"] = True  # an empty story must not go live (seed.py warns)
     metadata["source"] = source.as_posix()
     metadata["source_sha256"] = sha
     metadata["ingest_version"] = INGEST_VERSION

@@ -110,8 +110,10 @@ def parse_seed(raw: bytes, path: Path) -> Seed:
     dateline, first = split_dateline(paragraphs[0]) if paragraphs else (None, "")
     paragraphs = (first, *paragraphs[1:]) if dateline else paragraphs
     if not paragraphs:
-        warnings.append(_warn(path, head.start, "no body: the seed has only a headline",
-                              "add the article text below the headline, after a blank line"))
+        warnings.append(_warn(path, head.start, "no body: the seed has only a headline; "
+                              "its article is a draft (draft: true), left out of the site",
+                              "add the article text below the headline, after a blank line "
+                              "(or write the story in the article and remove draft: true)"))
     elif standfirst is None:
         warnings.append(_warn(path, body[0].start, "no standfirst: the block after the "
                               "headline is not a summary followed by more body",

@@ -267,7 +267,8 @@ BAD_SEEDS = {
 def test_odd_but_readable_seeds_build_with_warnings(site: Path) -> None:
     for name, (data, _, _) in GOOD_SEEDS.items():
         (site / "seeds" / name).write_bytes(data)
-    code, out, err = newsgen(site, "build", "--no-search")
+    # A headline-only seed becomes a draft (an empty story must not go live): shown here.
+    code, out, err = newsgen(site, "build", "--no-search", "--drafts")
     assert code == 0, err
     assert f"ingest: {len(GOOD_SEEDS)} written" in out
     for name, (_, title, warning) in GOOD_SEEDS.items():
@@ -280,6 +281,16 @@ def test_odd_but_readable_seeds_build_with_warnings(site: Path) -> None:
         assert meta["title"] == title
         [page] = (site / "public").glob(f"*/*/{article.stem}/index.html")
         assert parse(page.read_text(encoding="utf-8")).one("h1").text() == title
+
+
+def test_a_headline_only_seed_is_a_draft(site: Path) -> None:
+    (site / "seeds" / "902_headline_only.txt").write_bytes(b'"Just a headline"')
+    code, _out, err = newsgen(site, "build", "--no-search")
+    assert code == 0, err
+    assert "its article is a draft (draft: true), left out of the site" in err
+    article = site / "content" / "articles" / "just-a-headline.md"
+    assert yaml.safe_load(article.read_text(encoding="utf-8").split("---\n")[1])["draft"] is True
+    assert not list((site / "public").glob("*/*/just-a-headline/index.html"))
 
 
 def test_unusable_seeds_are_errors_and_change_nothing(site: Path) -> None:
