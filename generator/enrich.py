@@ -12,7 +12,8 @@ weekday names, but never a word in capitals such as "US") are trimmed off both e
 Runs are counted ignoring case and full stops ("US" = "U.S."); a multi-word run also counts for
 its last word when that word appears on its own at least twice ("General Joseph Dunford" counts
 for "Dunford"). Runs counted at least twice are tags, most frequent first, ties in order of
-first appearance, each shown in its most frequent spelling.
+first appearance, each shown in its most frequent spelling. A single word (not an acronym)
+seen capitalised only where a sentence opens ("Officials said …") is no name and no tag.
 
 Only the first 200,000 characters (headline, standfirst, then body) are read for tags and section:
 a wire story is a few thousand, and a multi-megabyte scrape must not cost seconds here.
@@ -59,13 +60,20 @@ def derive_tags(seed: Seed, max_tags: int = 5) -> tuple[str, ...]:
     """Recurring proper nouns of `seed`, most frequent first (see the module docstring)."""
     counts: dict[str, int] = {}  # insertion order = order of first appearance
     forms: dict[str, dict[str, int]] = {}  # key → surface form → count, in order of appearance
+    named: set[str] = set()  # keys seen capitalised where no sentence starts: names
     for text in _texts(seed):
-        for run in _runs(text):
+        for run, opens_sentence in _runs(text):
             display = " ".join(run)
             key = _tag_key(display)
             counts[key] = counts.get(key, 0) + 1
             spellings = forms.setdefault(key, {})
             spellings[display] = spellings.get(display, 0) + 1
+            if len(run) > 1 or not opens_sentence or _is_acronym(run[0]):
+                named.add(key)
+                named.add(_tag_key(run[-1]))
+    # A lone word capitalised only where a sentence starts ("Officials said", "Earlier, …")
+    # is an ordinary word, however often it opens one.
+    counts = {key: count for key, count in counts.items() if key in named}
     scores = dict(counts)
     for key, count in counts.items():
         last = key.rpartition(" ")[2]
@@ -118,29 +126,41 @@ def _tag_key(display: str) -> str:
     return display.casefold().replace(".", "")
 
 
-def _runs(text: str) -> Iterator[tuple[str, ...]]:
-    """Maximal runs of capitalised words in `text`, trimmed of stopwords."""
+def _runs(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """Maximal runs of capitalised words in `text`, trimmed of stopwords; each with whether
+    its first word opens a sentence."""
     run: list[str] = []
-    pending: list[str] = []  # connectors kept only if another capitalised word follows
+    starts: list[int] = []  # where each word of the run starts in `text`
+    pending: list[tuple[str, int]] = []  # connectors kept only if a capitalised word follows
     last_end = 0
     closed = False  # the last word ended the run (possessive or final full stop)
     for match in _TOKEN.finditer(text):
         token = match.group()
         if run and (closed or not text[last_end : match.start()].isspace()):
-            yield from _trimmed(run)
-            run, pending = [], []
+            yield from _trimmed(run, starts, text)
+            run, starts, pending = [], [], []
         last_end = match.end()
         if token[0].isupper():
             word = _strip_possessive(token)
-            run += [*pending, word]
+            run += [connector for connector, _ in pending] + [word]
+            starts += [start for _, start in pending] + [match.start()]
             pending = []
             closed = word != token or token.endswith(".")
         elif run and token in _CONNECTORS and len(pending) < _MAX_CONNECTORS:
-            pending.append(token)
+            pending.append((token, match.start()))
         elif run:
-            yield from _trimmed(run)
-            run, pending = [], []
-    yield from _trimmed(run)
+            yield from _trimmed(run, starts, text)
+            run, starts, pending = [], [], []
+    yield from _trimmed(run, starts, text)
+
+
+def _opens_sentence(text: str, position: int) -> bool:
+    before = text[:position].rstrip().rstrip("\"“”‘’'([")
+    return not before or before[-1] in ".!?:;—–-"
+
+
+def _is_acronym(word: str) -> bool:
+    return (len(word) > 1 and word.isupper()) or "." in word
 
 
 def _strip_possessive(token: str) -> str:
@@ -152,14 +172,15 @@ def _strip_possessive(token: str) -> str:
     return token
 
 
-def _trimmed(run: list[str]) -> Iterator[tuple[str, ...]]:
+def _trimmed(run: list[str], starts: list[int],
+             text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
     start, end = 0, len(run)
     while start < end and _is_edge_junk(run[start]):
         start += 1
     while end > start and _is_edge_junk(run[end - 1]):
         end -= 1
     if start < end:
-        yield tuple(run[start:end])
+        yield tuple(run[start:end]), _opens_sentence(text, starts[start])
 
 
 def _is_edge_junk(word: str) -> bool:

@@ -71,6 +71,19 @@ def test_sentence_openers_months_and_weekdays_are_not_tags() -> None:
     assert derive_tags(seed) == ()
 
 
+def test_a_word_capitalised_only_where_sentences_open_is_not_a_tag() -> None:
+    seed = seed_of(
+        "Officials said the River Aire rose. Earlier, residents of Leeds were told to leave.",
+        "Officials warned of rain. Speaking in Leeds, the mayor said: \"We are ready.\"",
+        "Speaking later, officials said schools would close. Earlier floods hit Leeds too.")
+    assert derive_tags(seed) == ("Leeds",)
+    # A name opening every sentence it is in still counts once it appears inside a longer name,
+    # and an acronym always counts.
+    names = seed_of("Dunford spoke first. Gen. Joseph Dunford is the chairman.",
+                    "Dunford said more. NATO agreed. NATO met.")
+    assert derive_tags(names) == ("Dunford", "NATO")
+
+
 def test_connectors_join_a_run_and_leading_stopwords_are_trimmed() -> None:
     seed = seed_of(
         "The Joint Chiefs of Staff met the Bank of the West.",
