@@ -18,8 +18,9 @@ but `IngestError`.
 # - Standfirst: the block right after the headline, when it opens with text (not a header line
 #   or a dateline) and another text block follows it. Otherwise there is none (warning).
 # - Caption: a `Caption: …` line; the text before a trailing `(… Photo …)` credit on the same
-#   line; or one text line directly below a credit line in the same block (no blank line between
-#   them: a line glued to the credit belongs to it).
+#   line, or before a "Photograph: …" credit ending a sentence on it; or one text line directly
+#   below, or (up to 200 characters) directly above, a credit line in the same block (no blank
+#   line between them: a line glued to the credit belongs to it).
 # - Dateline: uppercase place words opening the first body paragraph, optionally followed by
 #   ", date" and "(Agency)", then a dash: "WASHINGTON —", "NEW YORK, April 21 (AP) —".
 
@@ -203,7 +204,8 @@ def _layout(
             break
         if _is_copy(index, block, key, headline):
             continue
-        found, text = _read_block(block)
+        # Right below the headline, a line glued above a credit is the standfirst.
+        found, text = _read_block(block, caption_above=not right_after_headline)
         metas.extend(found)
         if text is not None:
             if not texts:
@@ -230,7 +232,11 @@ def _is_copy(index: int, block: _Block, key: str, headline: str) -> bool:
     return comparison_key(block.text) == key
 
 
-def _read_block(block: _Block) -> tuple[list[HeaderLine], _Block | None]:
+_MAX_CAPTION = 200  # characters: a longer line glued to a credit is body text, not a caption
+
+
+def _read_block(block: _Block, caption_above: bool = True
+                ) -> tuple[list[HeaderLine], _Block | None]:
     """Peel header lines off both ends of a header-area block; return them and the text left."""
     lines, count = block.lines, len(block.lines)
     lead: list[HeaderLine] = []
@@ -249,6 +255,11 @@ def _read_block(block: _Block) -> tuple[list[HeaderLine], _Block | None]:
     glued = len(text) == 1 and lead and lead[-1].kind == "credit" and not lead[-1].caption
     if glued and split_dateline(text[0])[0] is None:
         return [*lead, HeaderLine("caption", start, caption=text[0]), *tail], None
+    # The same, above the credit: one short line glued on top of a credit line.
+    above = (caption_above and len(text) == 1 and not lead and tail and tail[0].kind == "credit"
+             and not tail[0].caption and len(text[0]) <= _MAX_CAPTION)
+    if above and split_dateline(text[0])[0] is None:
+        return [HeaderLine("caption", start, caption=text[0]), *tail], None
     return lead + tail, (_Block(start, text) if text else None)
 
 

@@ -19,6 +19,11 @@ _KEY_JUNK = re.compile(r"[\W_]+")
 _CREDIT_LABEL = re.compile(r"(?i)(?:photo(?:graph)?|image|picture|credit)s?\s*:\s*(?P<value>\S.*)")
 _CREDIT_BY = re.compile(r"(?:photo(?:graph)?|image|picture)\s+by\s+(?P<value>\S.*)", re.IGNORECASE)
 _PHOTO_WORD = re.compile(r"\bphoto", re.IGNORECASE)
+# A caption and its credit on one line, as the Guardian prints them: the caption's sentence
+# ends, then a labelled credit of a few words.
+_CAPTIONED_CREDIT = re.compile(
+    r"(?P<caption>\S.{0,300}?[.!?])\s+(?:photo(?:graph)?|image|picture)s?\s*:\s*"
+    r"(?P<value>[^.!?:]{1,60}?)\.?", re.IGNORECASE)
 _CAPTION = re.compile(r"caption\s*:\s*(?P<value>\S.*)", re.IGNORECASE)
 _BYLINE = re.compile(r"by\s+(?P<value>\S.*)", re.IGNORECASE)
 _NAME_SPLIT = re.compile(r"\s*[,;|]\s*|\s+(?:and|&)\s+|\s+[-–—]\s+", re.IGNORECASE)
@@ -102,6 +107,8 @@ def header_line(line: str, number: int) -> HeaderLine | None:
 def _credit(line: str, number: int) -> HeaderLine | None:
     if match := _CREDIT_LABEL.fullmatch(line) or _CREDIT_BY.fullmatch(line):
         return HeaderLine("credit", number, match["value"])
+    if match := _CAPTIONED_CREDIT.fullmatch(line):  # "Caption. Photograph: Agency"
+        return HeaderLine("credit", number, match["value"], caption=match["caption"])
     opening = line.rfind("(")
     if line.endswith(")") and opening >= 0:
         inner = line[opening + 1 : -1].strip()

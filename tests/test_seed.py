@@ -241,6 +241,9 @@ def test_no_credit() -> None:
         "Photo: Reuters/Jane Doe\n\nCaption: Protesters gather in Cairo.",
         "Caption: Protesters gather in Cairo.\nPhoto: Reuters/Jane Doe",
         "Protesters gather in Cairo. (Photo: Reuters/Jane Doe)",
+        "Protesters gather in Cairo.\nPhoto: Reuters/Jane Doe",  # glued above the credit
+        "Protesters gather in Cairo. Photograph: Reuters/Jane Doe",  # one line, Guardian style
+        "Protesters gather in Cairo. Photograph: Reuters/Jane Doe.",
     ],
 )
 def test_caption_beside_credit(header: str) -> None:
@@ -249,6 +252,13 @@ def test_caption_beside_credit(header: str) -> None:
     assert seed.image_caption == "Protesters gather in Cairo."
     assert seed.standfirst == "Standfirst"
     assert seed.paragraphs == ("Body one.", "Body two.")
+
+
+def test_a_long_line_above_a_credit_stays_body_text() -> None:
+    long = "Body one, " + "and more of it " * 20 + "ends here."
+    seed = parse(f"Headline\n\nStandfirst\n\n{long}\nPhoto: AP\n\nBody two.")
+    assert seed.image_credit == "AP" and seed.image_caption is None
+    assert seed.paragraphs == (long, "Body two.")
 
 
 def test_credit_glued_below_the_standfirst() -> None:
