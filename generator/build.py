@@ -247,8 +247,8 @@ class Builder(FastRebuilds):
             from .routes import plan
             from .site import index_site
 
-            site = index_site(documents, config, now, drafts=self.options.drafts,
-                              future=self.options.future, jobs=self._jobs())
+            site = index_site(documents, config, now, drafts=self.options.drafts, jobs=self._jobs(),
+                              future=self.options.future, warnings=result.diagnostics)
             jobs = plan(site, config)
             manifest, assets = collect_assets(self.root / "layouts")
             # issue 6 hook: lead images (images.py); their content-hashed names join the

@@ -286,26 +286,35 @@ def _check_timezone(value: str, locate: _KeyLocator) -> str:
 
 
 # A well-formed BCP 47 language tag (RFC 5646 section 2.1, without the grandfathered tags):
-# language, script, region, variants, extensions, private use.
+# language, script, region, variants, extensions, private use. The language is 2 or 3
+# letters: the grammar's 4-8 letter form is reserved and unused, and would let "english" in.
 _LANGUAGE_TAG = re.compile(
-    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
+    r"[a-z]{2,3}(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
     r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*"
-    r"(?:-x(?:-[a-z0-9]{1,8})+)?", re.IGNORECASE)
+    r"(?:-x(?:-[a-z0-9]{1,8})+)?", re.IGNORECASE | re.ASCII)
 
 
 def _check_language(value: str, locate: _KeyLocator) -> str:
     if not _LANGUAGE_TAG.fullmatch(value):
+        hyphenated = value.replace("_", "-")
+        hint = (f"write {hyphenated!r}: language tags join their parts with '-'"
+                if _LANGUAGE_TAG.fullmatch(hyphenated) else
+                "use a BCP 47 tag such as 'en', 'en-GB', 'pt-BR' or 'zh-Hant-TW'")
         raise ConfigError(f"language {value!r} is not a language tag", locate("", "language"),
-                          hint="use a BCP 47 tag such as 'en', 'en-GB', 'pt-BR' or 'zh-Hant-TW'")
+                          hint=hint)
     return value
 
 
 def og_locale(language: str) -> str:
     """Open Graph's locale ("en_GB") for a language tag with a region; "" without one (Open
     Graph has no language-only form, and guessing a country would be wrong)."""
-    parts = language.split("-")
-    region = next((p for p in parts[1:] if len(p) == 2 and p.isalpha()), "")
-    return f"{parts[0].lower()}_{region.upper()}" if region else ""
+    language, *subtags = language.split("-")
+    for subtag in subtags:
+        if len(subtag) == 1:
+            break  # an extension or private use ("en-u-ca-gregory", "en-x-gb"): no region
+        if len(subtag) == 2:  # before them, only a region has two letters (extlang has three)
+            return f"{language.lower()}_{subtag.upper()}"
+    return ""
 
 
 def _check_permalink(value: str, locate: _KeyLocator) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from .attrdict import AttrDict
 from .config import SiteConfig, og_locale
 from .fragments import FragmentStore
 from .model import Entry, RenderJob, Site, Taxonomy
@@ -63,6 +64,15 @@ class ArticleView:
         result: str = self.read("html")
         return result
 
+    def description(self) -> str:
+        """The standfirst; without one, the body's first paragraph cut at a word within 160
+        characters (rather than the site's description, which every such page would share)."""
+        if self.summary:
+            return self.summary
+        from .markup import opening_words  # imported by the load stage; here only on use
+
+        return opening_words(self.body())
+
     @property
     def html(self) -> Markup:
         """The rendered body, safe to output unescaped."""
@@ -80,8 +90,6 @@ class SectionBlock:
 
     section: Link
     articles: tuple[ArticleView, ...]
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,76 +113,6 @@ def page_window(page: int, pages: int, around: int = 2) -> list[int]:
             window.append(0)
         window.append(n)
     return window
-
-
-def _remirroring(method: Callable[..., Any]) -> Any:
-    """`method` of dict, followed by AttrDict._mirror however it ends."""
-    @functools.wraps(method)
-    def remirrored(self: AttrDict, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self._mirror()
-
-    return remirrored
-
-
-class AttrDict(dict[str, Any]):
-    """A dict whose keys are also its attributes, for the mappings templates read (`site`,
-    `page`, `pagination`).
-
-    Jinja2 resolves `site.title` with getattr() first and falls back to `["title"]`: on a plain
-    dict every such read raises and discards an AttributeError, about 80 per page (7% of a
-    page's render). So the keys are mirrored in the instance's own __dict__, where getattr()
-    finds them in C. Only for our own keys: a key named like a dict method (`items`) would
-    shadow it, so front-matter `extra` stays a plain dict.
-
-    A mirror, not `self.__dict__ = self`: that made every page's `page` and `pagination` a
-    reference cycle, freed only by the cyclic collector. Five such objects a page kept the
-    render stage's young collections coming: 4.4 s of CPU at 100,000 articles.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        vars(self).update(self)
-
-    # Every way to change the keys keeps the mirror equal (only our context code does so, a
-    # few times a page; reads are what must be fast).
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, value)
-        vars(self)[key] = value
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        del vars(self)[key]
-
-    def __delattr__(self, key: str) -> None:
-        try:
-            del self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def _mirror(self) -> None:
-        mirror = vars(self)
-        mirror.clear()
-        mirror.update(self)
-
-    # The other mutators re-mirror afterwards, in `finally`: an update that fails half way
-    # has changed some keys.
-    update = _remirroring(dict.update)
-    __ior__ = _remirroring(dict.__ior__)
-    setdefault = _remirroring(dict.setdefault)
-    pop = _remirroring(dict.pop)
-    popitem = _remirroring(dict.popitem)
-    clear = _remirroring(dict.clear)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Copies and pickles rebuild through __init__ (and so mirror their keys): by default
-        # the mirror would be restored as a separate snapshot of the attributes.
-        return (type(self), (dict(self),))
 
 
 class ContextBuilder:
@@ -271,14 +209,14 @@ class ContextBuilder:
             article = self.view(key)
             ctx["article"] = article
             page.update(title=article.title,
-                        description=article.summary or _opening_words(article)
-                        or self.config.description,
+                        description=article.description() or self.config.description,
                         image=self.urls.origin + article.image if article.image else "",
                         og_type="article" if article.kind == "article" else "website")
             ctx["previous"] = self._maybe(self.site.previous.get(key))
             ctx["next"] = self._maybe(self.site.next.get(key))
             ctx["related"] = tuple(self.view(k) for k in self.site.related.get(key, ()))
-            ctx["jsonld"] = self.jsonld(article) if article.kind == "article" else ""
+            ctx["jsonld"] = (self.jsonld(article, page["description"])
+                             if article.kind == "article" else "")
         keys = job.param("keys")
         if keys is not None:
             ctx["articles"] = tuple(self.view(k) for k in keys)
@@ -388,12 +326,12 @@ class ContextBuilder:
             ctx["month"] = Link(month.name, self.urls.rel(f"/archive/{month.slug}/"),
                                 len(month.keys))
 
-    def jsonld(self, article: ArticleView) -> Markup:
+    def jsonld(self, article: ArticleView, description: str) -> Markup:
         data = {
             "@context": "https://schema.org",
             "@type": "NewsArticle",
             "headline": article.title[:110],
-            "description": article.summary,
+            "description": description,
             "datePublished": article.date.isoformat(),
             "dateModified": article.updated.isoformat(),
             "author": [{"@type": "Person", "name": a.name, "url": self.urls.origin + a.url}
@@ -419,9 +357,3 @@ def script_json(data: Any) -> Markup:
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return Markup(text)
-
-
-def _opening_words(article: ArticleView) -> str:
-    from .markup import opening_words  # only for a document without a summary
-
-    return opening_words(article.body())

@@ -12,8 +12,12 @@ weekday names, but never a word in capitals such as "US") are trimmed off both e
 Runs are counted ignoring case and full stops ("US" = "U.S."); a multi-word run also counts for
 its last word when that word appears on its own at least twice ("General Joseph Dunford" counts
 for "Dunford"). Runs counted at least twice are tags, most frequent first, ties in order of
-first appearance, each shown in its most frequent spelling. A single word (not an acronym)
-seen capitalised only where a sentence opens ("Officials said …") is no name and no tag.
+first appearance, each shown in its most frequent spelling.
+
+A single word (not an acronym) seen capitalised only where a sentence opens ("Officials said
+…") is no name: a name is seen capitalised mid-sentence too, or ends a longer run ("Joseph
+Dunford"). A full stop after a title, an acronym or an initial ("Mr. Smith", "U.S. Congress",
+"John F. Kennedy") ends no sentence.
 
 Only the first 200,000 characters (headline, standfirst, then body) are read for tags and section:
 a wire story is a few thousand, and a multi-megabyte scrape must not cost seconds here.
@@ -43,7 +47,9 @@ _STOPWORDS = frozenset(
         "Yet", "Also", "Still", "Then", "Now", "Not", "No", "Yes", "Some", "Many", "Most", "More",
         "All", "Any", "Each", "Every", "Other", "Such", "Both", "Few", "One", "Two", "Three",
         "According", "Meanwhile", "However", "Although", "Though", "Because", "Despite",
-        "Instead", "Last", "Next", "First", "Let", "Mr", "Mrs", "Ms", "Dr", "Is", "Was", "Are",
+        "Instead", "Last", "Next", "First", "Let", "Earlier", "Later", "Asked", "Speaking",
+        "Elsewhere", "Separately", "Overall", "Previously", "Recently", "Indeed", "Finally",
+        "Dozens", "Hundreds", "Thousands", "Millions", "Mr", "Mrs", "Ms", "Dr", "Is", "Was", "Are",
         "Were", "Be", "Been", "Has", "Have", "Had", "Do", "Does", "Did", "Will", "Would", "Can",
         "Could", "May", "Might", "Should", "Must", "Today", "Yesterday", "Tomorrow", "Monday",
         "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
@@ -52,28 +58,37 @@ _STOPWORDS = frozenset(
         "Dec",
     )
 )
+# Quotes and brackets that may stand between a sentence's end and its first word.
+_OPENING_MARKS = "\"“”‘’'(["
+# Titles and the like whose full stop ends an abbreviation, not a sentence ("Mr. Smith said").
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "mx", "dr", "prof", "gen", "sen", "rep", "gov", "pres", "lt", "col",
+    "capt", "cpt", "cmdr", "cdr", "sgt", "maj", "adm", "brig", "cpl", "pvt", "det", "insp",
+    "supt", "rev", "fr", "hon", "st", "mt", "ft", "jr", "sr", "vs",
+})
 _MIN_COUNT = 2
 _MAX_CHARS = 200_000
 
 
 def derive_tags(seed: Seed, max_tags: int = 5) -> tuple[str, ...]:
     """Recurring proper nouns of `seed`, most frequent first (see the module docstring)."""
+    runs = [found for text in _texts(seed) for found in _runs(text)]
+    # Keys seen where no sentence opens; with acronyms and the last word of every longer run,
+    # these are names. A lone word capitalised only where sentences open is an ordinary word,
+    # however often it opens one.
+    unopened = {_tag_key(" ".join(run)) for run, opens in runs if not opens}
+    named = unopened | {_tag_key(run[-1]) for run, opens in runs
+                        if len(run) > 1 or _is_acronym(run[0])}
     counts: dict[str, int] = {}  # insertion order = order of first appearance
     forms: dict[str, dict[str, int]] = {}  # key → surface form → count, in order of appearance
-    named: set[str] = set()  # keys seen capitalised where no sentence starts: names
-    for text in _texts(seed):
-        for run, opens_sentence in _runs(text):
-            display = " ".join(run)
-            key = _tag_key(display)
-            counts[key] = counts.get(key, 0) + 1
-            spellings = forms.setdefault(key, {})
-            spellings[display] = spellings.get(display, 0) + 1
-            if len(run) > 1 or not opens_sentence or _is_acronym(run[0]):
-                named.add(key)
-                named.add(_tag_key(run[-1]))
-    # A lone word capitalised only where a sentence starts ("Officials said", "Earlier, …")
-    # is an ordinary word, however often it opens one.
-    counts = {key: count for key, count in counts.items() if key in named}
+    for run, _ in runs:
+        display = " ".join(run)
+        key = _tag_key(display)
+        if len(run) == 1 and key not in named:
+            continue
+        counts[key] = counts.get(key, 0) + 1
+        spellings = forms.setdefault(key, {})
+        spellings[display] = spellings.get(display, 0) + 1
     scores = dict(counts)
     for key, count in counts.items():
         last = key.rpartition(" ")[2]
@@ -155,8 +170,23 @@ def _runs(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
 
 
 def _opens_sentence(text: str, position: int) -> bool:
-    before = text[:position].rstrip().rstrip("\"“”‘’'([")
-    return not before or before[-1] in ".!?:;—–-"
+    """Whether the word at `position` is the first of a sentence (or of `text`)."""
+    # Index arithmetic, not text[:position]: copying the text before every run would be
+    # quadratic in a long paragraph. A dash or semicolon counts as a sentence's end too: a word
+    # capitalised after one is as likely an opener ("Floods — Officials warn") as a name, and
+    # a name is seen elsewhere.
+    end = position
+    while end > 0 and (text[end - 1].isspace() or text[end - 1] in _OPENING_MARKS):
+        end -= 1
+    if end == 0 or text[end - 1] in "!?:;—–-":
+        return True
+    if text[end - 1] != ".":
+        return False
+    # The word before the full stop, read from at most 11 characters: longer ones end a sentence.
+    words = text[max(0, end - 12) : end - 1].split()
+    word = words[-1].lstrip(_OPENING_MARKS) if words else ""
+    return not (word.casefold() in _ABBREVIATIONS or "." in word
+                or (len(word) == 1 and word.isupper()))
 
 
 def _is_acronym(word: str) -> bool:

@@ -61,7 +61,8 @@ def rss(title: str, description: str, home: str, self_url: str, language: str,
         _sub(item, "guid", article.abs_url, isPermaLink="true")
         _sub(item, "pubDate", format_datetime(article.date))
         # RSS readers read <description> as HTML: escape the plain text once more.
-        _sub(item, "description", html.escape(article.summary or article.title, quote=False))
+        _sub(item, "description", html.escape(article.description() or article.title,
+                                              quote=False))
         if full_content:
             _sub(item, f"{{{CONTENT}}}encoded", str(article.html))
         for author in article.authors:
@@ -92,8 +93,9 @@ def atom(title: str, description: str, home: str, self_url: str, publisher: str,
         _sub(entry, f"{{{ATOM}}}updated", article.updated.isoformat())
         for person in article.authors:
             _sub(_sub(entry, f"{{{ATOM}}}author"), f"{{{ATOM}}}name", person.name)
-        if article.summary:
-            _sub(entry, f"{{{ATOM}}}summary", article.summary)
+        summary = article.description()
+        if summary:
+            _sub(entry, f"{{{ATOM}}}summary", summary)
         if full_content:
             _sub(entry, f"{{{ATOM}}}content", str(article.html), type="html")
         for tag in article.tags:
@@ -129,8 +131,8 @@ def json_feed(title: str, description: str, home: str, self_url: str, language: 
                 "url": article.abs_url,
                 "title": article.title,
                 **({"content_html": str(article.html)} if full_content
-                   else {"content_text": article.summary or article.title}),
-                "summary": article.summary,
+                   else {"content_text": article.description() or article.title}),
+                "summary": article.description(),
                 "date_published": article.date.isoformat(),
                 "date_modified": article.updated.isoformat(),
                 "authors": [{"name": a.name} for a in article.authors],

@@ -11,12 +11,13 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from .config import SiteConfig
-from .errors import ContentError, RouteError, SourceLocation
+from .errors import ContentError, Diagnostic, RouteError, SourceLocation
 from .model import Document, Entry, Site, Taxonomy
 from .urls import Urls, output_path, slugify
 
@@ -29,7 +30,10 @@ def index_site(
     drafts: bool = False,
     future: bool = False,
     jobs: int = 1,
+    warnings: list[Diagnostic] | None = None,
 ) -> Site:
+    """The indexed site; `warnings` gets one for each tag or author page that different names
+    share (see merged_names)."""
     urls = Urls(config.base_url, config.permalink)
     entries: dict[str, Entry] = {}
     for doc in documents:
@@ -45,13 +49,20 @@ def index_site(
     pages = tuple(sorted(e.doc.key for e in entries.values() if e.doc.kind == "page"))
     older = {a: b for a, b in itertools.pairwise(article_keys)}
     newer = {b: a for a, b in itertools.pairwise(article_keys)}
+    tag_names: dict[str, Counter[str]] = defaultdict(Counter)
+    author_names: dict[str, Counter[str]] = defaultdict(Counter)
+    tags = _group(articles, _tags_of, tag_names)
+    authors = _group(articles, _authors_of, author_names)
+    if warnings is not None:
+        warnings += merged_names("tag", tag_names, articles, _tags_of, urls)
+        warnings += merged_names("author", author_names, articles, _authors_of, urls)
     return Site(
         entries=entries,
         articles=article_keys,
         pages=pages,
         sections=_sections(articles, config),
-        tags=_group(articles, lambda e: zip(e.tag_slugs, e.doc.meta.tags)),
-        authors=_group(articles, lambda e: zip(e.author_slugs, e.doc.meta.authors)),
+        tags=tags,
+        authors=authors,
         years=_group(articles, lambda e: [(f"{e.date.year:04d}", f"{e.date.year:04d}")]),
         months=_group(articles, lambda e: [(f"{e.date:%Y/%m}", f"{e.date:%B %Y}")]),
         previous=older,
@@ -112,17 +123,75 @@ def _sections(articles: list[Entry], config: SiteConfig) -> tuple[Taxonomy, ...]
                  for slug in order if by_section.get(slug))
 
 
-def _group(articles: list[Entry], names: object) -> tuple[Taxonomy, ...]:
+Names = Callable[[Entry], Iterable[tuple[str, str]]]  # an entry's (slug, name) pairs
+
+
+def _tags_of(entry: Entry) -> Iterable[tuple[str, str]]:
+    return zip(entry.tag_slugs, entry.doc.meta.tags)
+
+
+def _authors_of(entry: Entry) -> Iterable[tuple[str, str]]:
+    return zip(entry.author_slugs, entry.doc.meta.authors)
+
+
+def _group(articles: list[Entry], names: Names,
+           display: dict[str, Counter[str]] | None = None) -> tuple[Taxonomy, ...]:
+    """Groups by slug, each named by its most used spelling; `display` (if given) gets every
+    spelling of each slug with its count."""
     keys: dict[str, list[str]] = defaultdict(list)
-    display: dict[str, Counter[str]] = defaultdict(Counter)
+    if display is None:
+        display = defaultdict(Counter)
     for entry in articles:
-        for slug, name in names(entry):  # type: ignore[operator]
+        for slug, name in names(entry):
             if not keys[slug] or keys[slug][-1] != entry.doc.key:
                 keys[slug].append(entry.doc.key)
             display[slug][name] += 1
     # The most used spelling names the group ("NATO" beats "Nato"); ties go to the first seen.
     return tuple(Taxonomy(slug, display[slug].most_common(1)[0][0], tuple(keys[slug]))
                  for slug in sorted(keys))
+
+
+def merged_names(kind: str, spellings: dict[str, Counter[str]], articles: list[Entry],
+                 names: Names, urls: Urls) -> list[Diagnostic]:
+    """A warning for each page that names differing in more than case, accents, spaces and
+    word punctuation share ("AT&T" and "AT-T" are both /tags/at-t/), naming each name's first
+    file. "NATO" and "Nato", "Al-Qaeda" and "Al Qaeda" share a page on purpose: no warning."""
+    clashes: dict[str, list[str]] = {}
+    for slug, counts in spellings.items():
+        if len(counts) > 1:  # rare: a second spelling of one slug; decided per slug
+            by_spelling: dict[str, str] = {}
+            for name, _ in counts.most_common():  # the most used spelling represents its kind
+                by_spelling.setdefault(_spelling(name), name)
+            if len(by_spelling) > 1:
+                clashes[slug] = list(by_spelling.values())
+    if not clashes:
+        return []
+    first_file: dict[tuple[str, str], Entry] = {}
+    for entry in reversed(articles):  # oldest first
+        for slug, name in names(entry):
+            if slug in clashes:
+                first_file.setdefault((slug, name), entry)
+    warnings = []
+    # The page's path as a reader types it: not percent-encoded ("/news/tags/москва/").
+    prefix = urls.base_path + {"tag": "tags/", "author": "authors/"}[kind]
+    for slug in sorted(clashes):
+        shown = clashes[slug]
+        where = [first_file[slug, name].doc.path for name in shown]
+        listing = " and ".join(f"{name!r} ({path.as_posix()})" for name, path in zip(shown, where))
+        warnings.append(Diagnostic(
+            "warning", f"{kind} names {listing} share one page, {prefix}{slug}/, "
+            f"shown as {shown[0]!r}", SourceLocation(where[-1]),
+            hint="addresses keep only letters and digits: if these are different "
+                 f"{kind}s, make their names differ in letters or digits; if they are one, "
+                 "spell it one way everywhere"))
+    return warnings
+
+
+def _spelling(name: str) -> str:
+    """What tells names apart beyond case, accents, spaces and word punctuation."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in folded
+                   if not (unicodedata.combining(c) or c.isspace() or c in "-‐–_.'’"))
 
 
 def _related(articles: list[Entry], limit: int, jobs: int = 1) -> dict[str, tuple[str, ...]]:

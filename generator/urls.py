@@ -26,6 +26,9 @@ _LATIN = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "
 # "C++" and "C#" are not "C": a plus or hash ending a word is spelled out.
 _PLUSES = re.compile(r"(?<=\w)(\+\+|\+|#)(?![\w+#])")
 _SPELLED = {"++": " plus plus ", "+": " plus ", "#": " sharp "}
+# A slug is a file name (content/articles/<slug>.md, public/.../<slug>/): most file systems
+# allow 255 bytes, less ".md" and a "-2" for a second article of the same headline.
+MAX_SLUG_BYTES = 240
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -39,13 +42,22 @@ def slugify(text: str, max_length: int = 80) -> str:
     if not text.isascii():
         text = _fold(text)
     slug = _NON_SLUG.sub("-", text.lower()).strip("-")
-    if len(slug) > max_length:
-        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    if len(slug) > max_length or (not slug.isascii() and len(slug.encode()) > MAX_SLUG_BYTES):
+        slug = _shortened(slug, max_length)
     if not slug:
         slug = "untitled"
     if slug in RESERVED:
         slug += "-1"
     return slug
+
+
+def _shortened(slug: str, max_length: int) -> str:
+    """`slug` cut at a word to at most `max_length` characters and MAX_SLUG_BYTES bytes (80
+    characters of a script outside the Basic Multilingual Plane are 320 bytes)."""
+    head = slug[:max_length]
+    if not head.isascii():
+        head = head.encode()[:MAX_SLUG_BYTES].decode("utf-8", "ignore")
+    return (head.rsplit("-", 1)[0] or head).strip("-")
 
 
 def _fold(text: str) -> str:

@@ -228,6 +228,8 @@ def test_unknown_key_in_a_table(text: str, line: int, name: str, suggestion: str
         ('language = ["en"]', 3, "'language' must be a language tag such as 'en', not list"),
         ('language = "english please"', 3, "language 'english please' is not a language tag"),
         ('language = "en_GB"', 3, "language 'en_GB' is not a language tag"),
+        ('language = "english"', 3, "language 'english' is not a language tag"),
+        ('language = "\u017Fv"', 3, "language '\u017fv' is not a language tag"),  # long s
         ("[feeds]\nrss = 1", 4, "'feeds.rss' must be true or false, not int 1"),
         ("feeds.rss = 1", 3, "'feeds.rss' must be true or false, not int 1"),
         ("\nfeeds = { atom = true, rss = 1 }", 4, "'feeds.rss' must be true or false, not int 1"),
@@ -381,9 +383,16 @@ def test_bad_sections(lines: str, line: int, message: str) -> None:
 
 @pytest.mark.parametrize(("language", "locale"), [
     ("en", ""), ("en-GB", "en_GB"), ("pt-br", "pt_BR"), ("zh-Hant-TW", "zh_TW"), ("es-419", ""),
-    ("sr-Latn", ""), ("de-CH-1996", "de_CH")])
+    ("sr-Latn", ""), ("de-CH-1996", "de_CH"), ("en-u-ca-gregory", ""), ("en-x-gb", ""),
+    ("zh-yue-HK", "zh_HK")])
 def test_language_tags_and_their_open_graph_locale(language: str, locale: str) -> None:
     config = config_of(BASE + f'language = "{language}"\n')
     assert config.language == language
     assert og_locale(language) == locale
 
+
+
+def test_a_language_written_with_an_underscore_gets_the_hyphenated_tag_as_hint() -> None:
+    err = error_of(BASE + 'language = "en_GB"\n')
+    assert_at(err, 3)
+    assert err.hint == "write 'en-GB': language tags join their parts with '-'"

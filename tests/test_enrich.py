@@ -84,6 +84,20 @@ def test_a_word_capitalised_only_where_sentences_open_is_not_a_tag() -> None:
     assert derive_tags(names) == ("Dunford", "NATO")
 
 
+def test_a_full_stop_after_a_title_acronym_or_initial_opens_no_sentence() -> None:
+    # "Smith" is always right after "Mr.": still mid-sentence, so still a name.
+    seed = seed_of("Mr. Smith resigned. Mr. Smith said he had done nothing wrong.",
+                   "Dr. Patel said Mr. Smith would go. The vote in the U.S. Congress failed.",
+                   "A U.S. Congress committee met. Congress adjourned. Dr. Patel left.")
+    assert derive_tags(seed) == ("Smith", "Congress", "Patel", "U.S.")
+
+
+def test_news_openers_before_a_name_are_trimmed() -> None:
+    seed = seed_of("Earlier Leeds officials warned of rain. Later, Leeds was dry.",
+                   "Speaking Tuesday, Hundreds of residents left. Earlier Leeds had flooded.")
+    assert derive_tags(seed) == ("Leeds",)
+
+
 def test_connectors_join_a_run_and_leading_stopwords_are_trimmed() -> None:
     seed = seed_of(
         "The Joint Chiefs of Staff met the Bank of the West.",

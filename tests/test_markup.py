@@ -318,4 +318,8 @@ def test_opening_words_are_the_first_paragraph_cut_at_a_word() -> None:
     assert cut.endswith("…") and len(cut) <= 160
     assert cut.removesuffix("…").split() == [f"word{n}" for n in range(len(cut.split()))]
     assert opening_words("<h2>No paragraph</h2>") == ""
+    # A paragraph with only a picture is skipped; a cut right at a word's end keeps the word.
+    assert opening_words('<p><img src="a.jpg" alt="A"></p><p>Words here.</p>') == "Words here."
+    assert opening_words("<p>" + "abc " * 50 + "</p>", limit=8) == "abc abc…"
+    assert opening_words("<p>" + "abc " * 50 + "</p>", limit=9) == "abc abc…"
 

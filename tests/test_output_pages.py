@@ -147,6 +147,14 @@ def test_titles_and_descriptions_of_listings_and_unsummarised_articles(tmp_path:
     assert description.startswith("The first paragraph says what happened")
     assert description.endswith("…") and len(description) <= 160
     assert meta_content(story, property="og:description") == [description]
+    assert meta_content(story, name="twitter:description") == [description]
+    assert [data["description"] for data in json_ld(story)] == [description]
+    # Feeds describe it the same way, not by its headline (RSS) or an empty summary (JSON).
+    items = json.loads((public / "feed.json").read_text(encoding="utf-8"))["items"]
+    [item] = [item for item in items if item["title"] == "Lone story"]
+    assert item["summary"] == description
+    assert f"<description>{description}</description>" in (public / "feed.xml").read_text(
+        encoding="utf-8")
 
 
 def test_tags_in_other_scripts_keep_their_own_pages(tmp_path: Path) -> None:

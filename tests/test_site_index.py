@@ -15,7 +15,7 @@ from conftest import run_cli
 from sitefactory import Article, write_article, write_project
 
 from generator.config import SiteConfig, parse_config
-from generator.errors import ContentError, RouteError
+from generator.errors import ContentError, Diagnostic, RouteError
 from generator.model import Document, DocumentKind, FrontMatter, RenderJob
 from generator.routes import plan
 from generator.site import index_site
@@ -254,6 +254,33 @@ def test_cli_reports_a_url_collision_naming_both_files(tmp_path: Path) -> None:
     assert "content/articles/one.md" in result.stderr
     assert "content/articles/two.md" in result.stderr
     assert "hint:" in result.stderr
+
+
+def test_different_names_sharing_a_slug_are_a_warning_naming_both_files(tmp_path: Path) -> None:
+    docs = [doc("old", days_ago(3), tags=("AT&T", "NATO", "Al-Qaeda", "C++"), authors=("Zoë",)),
+            doc("new", days_ago(1), tags=("AT-T", "Nato", "Al Qaeda", "C#"), authors=("Zoe",))]
+    warnings: list[Diagnostic] = []
+    site = index_site(docs, config(tmp_path), NOW, warnings=warnings)
+    assert [t.slug for t in site.tags] == ["al-qaeda", "at-t", "c-plus-plus", "c-sharp", "nato"]
+    # Case, accents and word separators are one name's spellings: only AT&T / AT-T warns.
+    [warning] = warnings
+    assert warning.severity == "warning"
+    assert warning.message == (
+        f"tag names 'AT-T' ({key('new')}) and 'AT&T' ({key('old')}) share one page, "
+        "/news/tags/at-t/, shown as 'AT-T'")
+    assert warning.location is not None and warning.location.path == Path(key("old"))
+    assert warning.hint and "differ in letters or digits" in warning.hint
+    assert index_site(docs, config(tmp_path), NOW).tags == site.tags  # warnings are optional
+
+
+def test_cli_warns_of_tag_names_sharing_a_page(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "site", [
+        Article("one", "One", NOW - timedelta(days=2), tags=("AT&T",)),
+        Article("two", "Two", NOW - timedelta(days=1), tags=("AT-T",))], about=False)
+    result = run_cli(root, "build", "--no-search", env={"NEWSGEN_DAEMON": "off"})
+    assert result.returncode == 0, result.stderr
+    assert ("content/articles/one.md: warning: tag names 'AT-T' (content/articles/two.md) and "
+            "'AT&T' (content/articles/one.md) share one page") in result.stderr
 
 
 def test_model_objects_pickle_by_their_fields_and_come_back_equal(tmp_path: Path) -> None:
