@@ -2,7 +2,10 @@
 
 The only writer into content/. Idempotent: an unchanged seed writes nothing; a changed seed
 regenerates its article unless the Markdown was edited by hand since ingest (detected with the
-`ingest_checksum` it carries), in which case the file is kept and a warning names it.
+`ingest_checksum` it carries), in which case the file is kept and a warning names it. Never a
+second article for a seed: an article that cannot be read, or whose `source:` line was deleted,
+is still the seed's (seedarticles.py finds it), and is kept. Never overwrites or deletes
+anything but an article it wrote itself.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .config import SiteConfig
 from .errors import Diagnostic, GeneratorError, SourceLocation
 from .model import INGEST_VERSION, reference_time
+from .seedarticles import ArticleIndex, ExistingArticle, SeedRecord
 from .urls import slugify
 
 # The seed parser, YAML and Markdown are imported where a seed is actually (re)ingested: every
@@ -25,8 +29,10 @@ from .urls import slugify
 if TYPE_CHECKING:
     from .seed import Seed
 
-CHECKSUM_LINE = re.compile(r"^ingest_checksum: .*\n", re.MULTILINE)
 SEED_ID = re.compile(r"^\d+_([0-9a-f]{16})$")
+# The record of a seed whose article was kept (edited by hand, taken over, unreadable): no size
+# and mtime match it, so the seed is read again next time, but the article it became is known.
+_REREAD = -1
 
 
 @dataclass(slots=True)
@@ -36,24 +42,7 @@ class IngestReport:
     kept: list[Path] = field(default_factory=list)
     failed: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    records: dict[str, tuple[int, int, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Existing:
-    path: Path
-    metadata: dict[str, Any]
-    hand_edited: bool
-    unreadable: bool = False  # front matter that does not parse (its bookkeeping lines read)
-
-
-# An article's bookkeeping lines, read line by line when its YAML does not parse: a typo
-# elsewhere in the front matter must not make ingest write the seed's article a second time.
-_BOOKKEEPING_LINE = re.compile(r"^(source|source_sha256|ingest_version):[ \t]*(\S[^\n]*?)\s*$",
-                               re.MULTILINE)
-
-
-SeedRecord = tuple[int, int, str]  # (size, mtime_ns, article path): lets unchanged seeds skip
+    records: dict[str, SeedRecord] = field(default_factory=dict)
 
 
 def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None,
@@ -77,77 +66,117 @@ def ingest(config: SiteConfig, known: dict[str, SeedRecord] | None = None,
         else:
             pending.append(seed_path)
     if pending:
-        _ingest_pending(config, pending, report, now or reference_time(), known or {})
+        run = _IngestRun(config, report, now or reference_time(), known or {})
+        for seed_path in pending:
+            run.ingest_seed(seed_path)
     return report
 
 
-def _ingest_pending(config: SiteConfig, seeds: list[Path], report: IngestReport,
-                    now: datetime, known: dict[str, SeedRecord]) -> None:
-    from .seed import parse_seed
+class _IngestRun:
+    """One ingest of the seeds that changed, or that the build cache does not vouch for."""
 
-    root = config.root
-    articles = root / "content" / "articles"
-    existing = _existing_articles(articles, root)
-    claimed = {old.path for old in existing.values()}
-    taken = {p.stem for p in articles.glob("*.md")}
-    git_dates: dict[str, datetime] | None = None
-    for seed_path in seeds:
-        relative = seed_path.relative_to(root)
+    def __init__(self, config: SiteConfig, report: IngestReport, now: datetime,
+                 known: dict[str, SeedRecord]) -> None:
+        self.config, self.report, self.now, self.known = config, report, now, known
+        self.articles = ArticleIndex(config.root)
+        self.taken = {p.stem for p in (config.root / "content" / "articles").glob("*.md")}
+        self.git_dates: dict[str, datetime] | None = None
+
+    def ingest_seed(self, seed_path: Path) -> None:
+        from .seed import parse_seed
+        from .seedlines import comparison_key
+
+        relative = seed_path.relative_to(self.config.root)
         try:
             raw = seed_path.read_bytes()
             st = seed_path.stat()
         except OSError as err:
-            report.failed += 1
-            report.diagnostics.append(Diagnostic(
-                "error", f"cannot read seed: {err.strerror}", SourceLocation(relative),
-                "check the file's permissions")); continue
+            self._fail(Diagnostic("error", f"cannot read seed: {err.strerror}",
+                                  SourceLocation(relative), "check the file's permissions"))
+            return
         sha = hashlib.sha256(raw).hexdigest()
-        old = existing.get(relative.as_posix()) or _taken_over(known.get(relative.as_posix()),
-                                                               root, claimed)
-        if old and old.unreadable:
-            # Never a second article for the seed: the build reports the broken file itself.
-            report.kept.append(old.path)
-            report.diagnostics.append(Diagnostic(
-                "warning", f"{old.path} cannot be read, so {relative} was not ingested again",
-                SourceLocation(old.path),
-                f"fix its front matter (the build names the line), or delete {old.path} to "
-                f"regenerate it from {relative}"))
-            continue
-        if (old and old.metadata.get("source_sha256") == sha
-                and old.metadata.get("ingest_version") == INGEST_VERSION):
-            report.unchanged += 1
-            report.records[relative.as_posix()] = (st.st_size, st.st_mtime_ns, old.path.as_posix())
-            continue
-        if old and old.hand_edited:
-            report.kept.append(old.path)
-            report.diagnostics.append(Diagnostic(
-                "warning", f"seed changed but {old.path} was edited by hand; kept it",
-                SourceLocation(old.path), f"delete {old.path} to regenerate it from {relative}"))
-            continue
+        key, stat = relative.as_posix(), (st.st_size, st.st_mtime_ns)
+        # The seed's article, however it is found: a second article is never written for it.
+        old = (self.articles.named(key) or self.articles.recorded(self.known.get(key))
+               or self.articles.detached_with_sha(sha))
+        if old is not None and self._keeps(old, relative, sha, None, stat):
+            return  # decided without reading the seed (a bad seed does not matter then)
         try:
             seed = parse_seed(raw, relative)
         except GeneratorError as err:
-            report.failed += 1
-            report.diagnostics.append(err.diagnostic())
-            continue
-        report.diagnostics.extend(seed.warnings)
-        if seed.date is None and (old is None or not old.metadata.get("date")) and git_dates is None:
-            git_dates = _git_added_dates(root)
-        date, dated_by = _article_date(seed, old, seed_path, relative, config, git_dates or {},
-                                       now)
+            self._fail(err.diagnostic())
+            return
+        old = old or self.articles.detached_for(_slug_pattern(seed, seed_path),
+                                                comparison_key(seed.headline))
+        if old is not None and self._keeps(old, relative, sha, seed, stat):
+            return
+        self.report.diagnostics.extend(seed.warnings)
+        self._write(seed, seed_path, relative, sha, old, stat)
+
+    def _keeps(self, old: ExistingArticle, relative: Path, sha: str, seed: Seed | None,
+               stat: tuple[int, int]) -> bool:
+        """Whether `old` stays as it is (with a warning when the seed's news is left out)."""
+        key = relative.as_posix()
+        if old.problem:
+            # Never a second article for the seed: the build reports the broken file too.
+            where = f"line {old.line}: " if old.line else ""
+            return self._keep(old, key, f"{old.path} cannot be read ({where}{old.problem}), so "
+                              f"{relative} was not ingested again",
+                              f"fix its front matter, or delete it to regenerate it from "
+                              f"{relative}")
+        if (old.metadata.get("source_sha256") == sha
+                and old.metadata.get("ingest_version") == INGEST_VERSION):
+            self.report.unchanged += 1
+            self.report.records[key] = (*stat, old.path.as_posix())
+            return True
+        if old.detached:
+            return self._keep(old, key, f"{old.path} no longer names its seed (its source: line "
+                              f"was deleted), so {relative} was not ingested again",
+                              f"the article is now yours: ingest never overwrites it. Put the "
+                              f"line 'source: {key}' back to have it managed again, or delete "
+                              f"{old.path} to regenerate it from the seed")
+        if old.hand_edited:
+            return self._keep(old, key, f"seed changed but {old.path} was edited by hand; kept it",
+                              f"delete {old.path} to regenerate it from {relative}")
+        if seed is not None and not seed.paragraphs and not old.metadata.get("draft"):
+            # A seed that lost its body is a broken feed more often than a withdrawn story:
+            # the published article stays up rather than turning into an empty draft.
+            return self._keep(old, key, f"{relative} now has only a headline; kept {old.path} "
+                              "as it was", f"restore the seed's text; if the story was "
+                              f"withdrawn, set draft: true in {old.path} or delete it")
+        return False
+
+    def _keep(self, old: ExistingArticle, key: str, message: str, hint: str) -> bool:
+        self.report.kept.append(old.path)
+        self.report.diagnostics.append(Diagnostic(
+            "warning", message, SourceLocation(old.path, old.line), hint))
+        self.report.records[key] = (_REREAD, _REREAD, old.path.as_posix())
+        return True
+
+    def _fail(self, diagnostic: Diagnostic) -> None:
+        self.report.failed += 1
+        self.report.diagnostics.append(diagnostic)
+
+    def _write(self, seed: Seed, seed_path: Path, relative: Path, sha: str,
+               old: ExistingArticle | None, stat: tuple[int, int]) -> None:
+        config, root = self.config, self.config.root
+        if seed.date is None and (old is None or not old.metadata.get("date")) \
+                and self.git_dates is None:
+            self.git_dates = _git_added_dates(root)
+        date, dated_by = _article_date(seed, old, seed_path, relative, config,
+                                       self.git_dates or {}, self.now)
         if dated_by:
-            report.diagnostics.append(Diagnostic(
+            self.report.diagnostics.append(Diagnostic(
                 "warning", f"no date line; dated {date.isoformat()} from {dated_by}",
                 SourceLocation(relative),
                 "add a line such as 'Published: 2016-04-21' to the seed, or set date: in the "
                 "article (a changed seed keeps the article's date)"))
-        slug = old.path.stem if old else _free_slug(seed, seed_path, taken)
-        taken.add(slug)
-        target = articles / f"{slug}.md"
+        slug = old.path.stem if old else _free_slug(seed, seed_path, self.taken)
+        self.taken.add(slug)
+        target = root / "content" / "articles" / f"{slug}.md"
         _write_atomic(target, article_text(seed, slug, date, sha, relative, config))
-        report.written.append(target.relative_to(root))
-        report.records[relative.as_posix()] = (st.st_size, st.st_mtime_ns,
-                                               target.relative_to(root).as_posix())
+        self.report.written.append(target.relative_to(root))
+        self.report.records[relative.as_posix()] = (*stat, target.relative_to(root).as_posix())
 
 
 def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
@@ -157,10 +186,11 @@ def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
     from .enrich import derive_tags, pick_section
     from .markup import escape_paragraph
 
-    metadata: dict[str, Any] = {
-        "title": seed.headline,
-        "slug": slug,
-        "date": date.isoformat(),
+    metadata: dict[str, Any] = {"title": seed.headline, "slug": slug, "date": date.isoformat()}
+    updated = _in_zone(seed.updated, config) if seed.updated else None
+    if updated is not None and updated > date:  # an update time before publication is noise
+        metadata["updated"] = updated.isoformat()
+    metadata |= {
         "summary": seed.standfirst or "",
         "authors": list(seed.authors),
         "section": pick_section(seed, [(s.slug, s.keywords) for s in config.sections],
@@ -184,75 +214,36 @@ def article_text(seed: Seed, slug: str, date: datetime, sha: str, source: Path,
     return text.replace("\n---\n", f"\ningest_checksum: {checksum}\n---\n", 1)
 
 
-def is_hand_edited(text: str) -> bool:
-    match = CHECKSUM_LINE.search(text)
-    if not match:
-        return True  # no checksum: written by a person, never ours to overwrite
-    recorded = match.group(0).split(":", 1)[1].strip()
-    without = text[: match.start()] + text[match.end():]
-    return hashlib.sha256(without.encode("utf-8")).hexdigest() != recorded
-
-
-def _existing_articles(articles: Path, root: Path) -> dict[str, _Existing]:
-    import frontmatter
-    import yaml
-
-    found: dict[str, _Existing] = {}
-    for path in sorted(p for p in articles.glob("*.md") if p.is_file()):  # never a FIFO
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, ValueError):  # ValueError: not UTF-8 (the load stage reports it)
-            continue
-        try:
-            metadata = frontmatter.loads(text).metadata
-            unreadable = False
-        except (ValueError, yaml.YAMLError):
-            # ValueError covers impossible YAML dates (2016-13-45), which PyYAML raises
-            # unwrapped. The load stage reports the file with its line.
-            metadata, unreadable = _bookkeeping(text), True
-        source = metadata.get("source")
-        if isinstance(source, str) and source:
-            found[source] = _Existing(path.relative_to(root), metadata,
-                                      unreadable or is_hand_edited(text), unreadable)
-    return found
-
-
-def _bookkeeping(text: str) -> dict[str, Any]:
-    """The bookkeeping lines of a front matter that does not parse (first of each wins)."""
-    found: dict[str, Any] = {}
-    for key, value in _BOOKKEEPING_LINE.findall(text.split("\n---", 1)[0]):
-        found.setdefault(key, value.strip("'\""))
-    return found
-
-
-def _taken_over(record: SeedRecord | None, root: Path, claimed: set[Path]) -> _Existing | None:
-    """The article the last build made from a seed, when it no longer names the seed (its
-    `source:` line was deleted): the editor has taken it over, and it is kept as edited by
-    hand rather than written again beside it."""
-    if record is None or Path(record[2]) in claimed or not (root / record[2]).is_file():
-        return None
-    return _Existing(Path(record[2]), {}, hand_edited=True)
-
-
 def _free_slug(seed: Seed, seed_path: Path, taken: set[str]) -> str:
     slug = slugify(seed.headline)
     if slug in taken:
-        match = SEED_ID.match(seed_path.stem)
-        slug = f"{slug}-{match.group(1)[:8] if match else slugify(seed_path.stem)}"
+        slug = f"{slug}-{_seed_suffix(seed_path)}"
     base, n = slug, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     return slug
 
 
-def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: Path,
+def _seed_suffix(seed_path: Path) -> str:
+    """What tells apart the slugs of seeds with one headline: the id in the seed's file name."""
+    match = SEED_ID.match(seed_path.stem)
+    return match.group(1)[:8] if match else slugify(seed_path.stem)
+
+
+def _slug_pattern(seed: Seed, seed_path: Path) -> re.Pattern[str]:
+    """Every file name `_free_slug` may have given the seed's article."""
+    slug, suffix = re.escape(slugify(seed.headline)), re.escape(_seed_suffix(seed_path))
+    return re.compile(rf"{slug}(?:-{suffix})?(?:-[0-9]+)?")
+
+
+def _article_date(seed: Seed, old: ExistingArticle | None, seed_path: Path, relative: Path,
                   config: SiteConfig, git_dates: dict[str, datetime],
                   now: datetime) -> tuple[datetime, str]:
     """The article's date, and what it was guessed from ("" when the seed or the article
     gave it): SEED-FORMAT asks for a warning whenever a field falls back."""
     tz = config.tz
     if seed.date is not None:
-        return (seed.date.replace(tzinfo=tz) if seed.date.tzinfo is None else seed.date), ""
+        return _in_zone(seed.date, config), ""
     if old and old.metadata.get("date"):
         previous = old.metadata["date"]
         if isinstance(previous, datetime):
@@ -269,6 +260,11 @@ def _article_date(seed: Seed, old: _Existing | None, seed_path: Path, relative: 
     # dated in the future, and a future article is not published.
     mtime = min(datetime.fromtimestamp(seed_path.stat().st_mtime, tz=UTC), now)
     return mtime.replace(microsecond=0).astimezone(tz), "the seed file's modification time"
+
+
+def _in_zone(when: datetime, config: SiteConfig) -> datetime:
+    """A seed's date: one without a zone is read in the site's `timezone`."""
+    return when.replace(tzinfo=config.tz) if when.tzinfo is None else when
 
 
 def _git_added_dates(root: Path) -> dict[str, datetime]:

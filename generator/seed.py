@@ -18,9 +18,9 @@ but `IngestError`.
 # - Standfirst: the block right after the headline, when it opens with text (not a header line
 #   or a dateline) and another text block follows it. Otherwise there is none (warning).
 # - Caption: a `Caption: …` line; the text before a trailing `(… Photo …)` credit on the same
-#   line, or before a "Photograph: …" credit ending a sentence on it; or one text line directly
-#   below, or (up to 200 characters) directly above, a credit line in the same block (no blank
-#   line between them: a line glued to the credit belongs to it).
+#   line, or before a "Photograph: …" credit (of names) ending a sentence on it; or one text
+#   line of up to 200 characters directly below or above a credit line in the same block (no
+#   blank line between them: a line glued to the credit belongs to it).
 # - Dateline: uppercase place words opening the first body paragraph, optionally followed by
 #   ", date" and "(Agency)", then a dash: "WASHINGTON —", "NEW YORK, April 21 (AP) —".
 
@@ -51,6 +51,7 @@ class Seed:
     date: datetime | None
     paragraphs: tuple[str, ...]
     warnings: tuple[Diagnostic, ...]
+    updated: datetime | None = None  # from an "Updated: …" line, as `date`
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -87,6 +88,7 @@ class _Header:
     caption: str | None
     authors: tuple[str, ...]
     date: datetime | None
+    updated: datetime | None
 
 
 def parse_seed(raw: bytes, path: Path) -> Seed:
@@ -113,8 +115,9 @@ def parse_seed(raw: bytes, path: Path) -> Seed:
     if not paragraphs:
         warnings.append(_warn(path, head.start, "no body: the seed has only a headline; "
                               "its article is a draft (draft: true), left out of the site",
-                              "add the article text below the headline, after a blank line "
-                              "(or write the story in the article and remove draft: true)"))
+                              "add the story below the headline, after a blank line, and the "
+                              "next build publishes it; or write it in the article and delete "
+                              "its draft: true line (newsgen build --drafts previews drafts)"))
     elif standfirst is None:
         warnings.append(_warn(path, body[0].start, "no standfirst: the block after the "
                               "headline is not a summary followed by more body",
@@ -123,6 +126,7 @@ def parse_seed(raw: bytes, path: Path) -> Seed:
         path=path, headline=headline, standfirst=standfirst.text if standfirst else None,
         image_credit=header.credit, image_caption=header.caption, authors=header.authors,
         dateline=dateline, date=header.date, paragraphs=paragraphs, warnings=tuple(warnings),
+        updated=header.updated,
     )
 
 
@@ -252,7 +256,8 @@ def _read_block(block: _Block, caption_above: bool = True
         tail.insert(0, meta)  # at most _PEEL lines, so inserting at the front stays cheap
         end -= 1
     text, start = lines[len(lead) : end], block.start + len(lead)
-    glued = len(text) == 1 and lead and lead[-1].kind == "credit" and not lead[-1].caption
+    glued = (len(text) == 1 and lead and lead[-1].kind == "credit" and not lead[-1].caption
+             and len(text[0]) <= _MAX_CAPTION)
     if glued and split_dateline(text[0])[0] is None:
         return [*lead, HeaderLine("caption", start, caption=text[0]), *tail], None
     # The same, above the credit: one short line glued on top of a credit line.
@@ -267,20 +272,33 @@ def _fold_header(metas: list[HeaderLine], path: Path, warnings: list[Diagnostic]
     """The first credit, caption and readable date win; every one dropped gets a warning."""
     credits = [meta for meta in metas if meta.kind == "credit"]
     captions = [meta for meta in metas if meta.caption]
-    dates = [meta for meta in metas if meta.kind == "date" and meta.when is not None]
+    dates = [meta for meta in metas if meta.when is not None]
+    updates = [meta for meta in metas if meta.updated is not None]
     for meta in metas:
-        if meta.kind == "date" and meta.when is None:
-            warnings.append(_warn(path, meta.line, f"cannot read the date {meta.value!r}; write "
-                                  "it as YYYY-MM-DD"))
+        if meta.kind == "date" and meta.when is None and meta.updated is None:
+            warnings.append(_warn(path, meta.line, f"cannot read the date {meta.value!r}",
+                                  _DATE_HINT))
     for what, extra in (("photo credit", credits[1:]), ("caption", captions[1:]),
                         ("date line", dates[1:])):
         if extra:  # one warning per kind, however many extras a scrape repeats
             more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
             warnings.append(_warn(path, extra[0].line, f"a second {what} was ignored{more}"))
+    date = dates[0].when if dates else None
+    updated = updates[0].updated if updates else None
+    if date is None and updated is not None:
+        # Better than the file's date, but not what the seed calls its publication date.
+        warnings.append(_warn(path, updates[0].line, "no publication date; dated from this "
+                              "line's update time", _DATE_HINT))
+        date, updated = updated, None
     authors = (name for meta in metas for name in meta.authors)
     return _Header(
         credit=credits[0].value if credits else None,
         caption=captions[0].caption if captions else None,
         authors=tuple(dict.fromkeys(authors)),
-        date=dates[0].when if dates else None,
+        date=date,
+        updated=updated,
     )
+
+
+_DATE_HINT = ("write the date line as 'Published: 2016-04-21 10:30 EDT', 'April 21, 2016 10:30 AM "
+              "EDT' or 'Thu 21 Apr 2016 14.30 BST' (the README lists the forms read)")

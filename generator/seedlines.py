@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 from typing import Literal
+
+from .seeddates import parse_date
 
 # Header lines are short; longer lines are always text, which also keeps every regex cheap.
 _MAX_META_LINE = 300
@@ -22,8 +24,12 @@ _PHOTO_WORD = re.compile(r"\bphoto", re.IGNORECASE)
 # A caption and its credit on one line, as the Guardian prints them: the caption's sentence
 # ends, then a labelled credit of a few words.
 _CAPTIONED_CREDIT = re.compile(
-    r"(?P<caption>\S.{0,300}?[.!?])\s+(?:photo(?:graph)?|image|picture)s?\s*:\s*"
+    r"(?P<caption>\S.{0,300}?)\s+(?P<label>(?:photo(?:graph)?|image|picture|credit)s?)\s*:\s*"
     r"(?P<value>[^.!?:]{1,60}?)\.?", re.IGNORECASE)
+_SENTENCE_END = tuple(".!?\"”’')")
+# Words a credit may hold besides names ("Jane Doe/AFP via Getty Images").
+_CREDIT_CONNECTORS = frozenset({"of", "for", "via", "the", "and", "de", "del", "van", "von", "la",
+                                "le", "handout", "&"})
 _CAPTION = re.compile(r"caption\s*:\s*(?P<value>\S.*)", re.IGNORECASE)
 _BYLINE = re.compile(r"by\s+(?P<value>\S.*)", re.IGNORECASE)
 _NAME_SPLIT = re.compile(r"\s*[,;|]\s*|\s+(?:and|&)\s+|\s+[-–—]\s+", re.IGNORECASE)
@@ -39,31 +45,16 @@ _AGENCIES = frozenset(
     )
 )
 _ROLE_WORDS = frozenset({"writer", "reporter", "correspondent", "editor", "contributor", "staff"})
+# A date line's label, at its start or between two dates on one line ("Published April 21,
+# 2016 Updated April 22, 2016"; the Guardian's "Thu 21 Apr 2016 15.00 BST First published on
+# Thu 21 Apr 2016 13.00 BST").
 _DATE_LABEL = re.compile(
-    r"(?i)(?P<label>published|posted|dated?|last updated|updated|modified)(?:\s+on)?\s*"
-    r"(?P<colon>:)?\s*(?P<value>\S.*)"
-)
-_WEEKDAY = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
-_MONTH_ABBREVIATION = re.compile(r"(?i)\b(jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)(?:t\b)?\.?")
-_ISO = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
-)
-_YEAR = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
-# A time zone closing a date line: an abbreviation wires use, or a numeric offset.
-_ZONE_SUFFIX = re.compile(
-    r"\s+(?P<zone>UTC|GMT|BST|CEST|CET|EDT|EST|CDT|CST|MDT|MST|PDT|PST|ET|CT|MT|PT"
-    r"|[+-][0-9]{2}:?[0-9]{2})$", re.IGNORECASE)
-_FIXED_ZONES = {"UTC": 0, "GMT": 0, "BST": 60, "CET": 60, "CEST": 120, "EST": -300, "EDT": -240,
-                "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420}
-# "ET" is EST or EDT depending on the date: the zone's rules decide.
-_REGIONAL_ZONES = {"ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver",
-                   "PT": "America/Los_Angeles"}
-_DATE_FORMATS = (
-    "%B %d, %Y", "%B %d %Y", "%d %B %Y", "%d %B, %Y", "%B %d, %Y %H:%M", "%B %d, %Y %I:%M %p",
-    "%B %d, %Y, %I:%M %p", "%d %B %Y %H:%M", "%d %B %Y %H.%M", "%B %d, %Y %I.%M %p",
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-)
+    r"(?P<label>(?:first\s+|originally\s+)?published|posted|dated?"
+    r"|(?:last\s+)?(?:updated|modified))\b(?:\s+(?:on|at))?\s*(?P<colon>:)?\s*", re.IGNORECASE)
+_INNER_DATE_LABEL = re.compile(
+    r"(?<!last)(?<!first)(?<!originally) ?[|·•,;]? (?=(?:first |originally )?published\b"
+    r"|(?:last )?(?:updated|modified)\b)", re.IGNORECASE)  # on a line of single spaces
+_UPDATE_LABELS = ("updated", "modified")
 _DATELINE = re.compile(
     # Words of letters joined by one space, hyphen, dot or apostrophe ("ST. LOUIS", "U.S.").
     r"(?P<place>[^\W\d_]+(?:(?:[.'’]?[ \-]|[.'’])[^\W\d_]+){0,5}\.?)"
@@ -77,12 +68,13 @@ _DATELINE = re.compile(
 class HeaderLine:
     """One recognised header line."""
 
-    kind: Literal["credit", "caption", "byline", "date", "ignored"]
+    kind: Literal["credit", "caption", "byline", "date"]
     line: int = 0
     value: str = ""
     caption: str = ""  # a caption line's text, or the text before a "(… Photo …)" credit
     authors: tuple[str, ...] = ()
-    when: datetime | None = None
+    when: datetime | None = None  # a date line's publication date ...
+    updated: datetime | None = None  # ... and the time it says the story was updated
 
 
 def header_line(line: str, number: int) -> HeaderLine | None:
@@ -107,7 +99,7 @@ def header_line(line: str, number: int) -> HeaderLine | None:
 def _credit(line: str, number: int) -> HeaderLine | None:
     if match := _CREDIT_LABEL.fullmatch(line) or _CREDIT_BY.fullmatch(line):
         return HeaderLine("credit", number, match["value"])
-    if match := _CAPTIONED_CREDIT.fullmatch(line):  # "Caption. Photograph: Agency"
+    if (match := _CAPTIONED_CREDIT.fullmatch(line)) and _is_captioned_credit(match):
         return HeaderLine("credit", number, match["value"], caption=match["caption"])
     opening = line.rfind("(")
     if line.endswith(")") and opening >= 0:
@@ -117,6 +109,21 @@ def _credit(line: str, number: int) -> HeaderLine | None:
             value = labelled["value"] if labelled else inner
             return HeaderLine("credit", number, value, caption=line[:opening].strip())
     return None
+
+
+def _is_captioned_credit(match: re.Match[str]) -> bool:
+    """Whether "Caption. Photograph: Agency" really is one, not a sentence that happens to hold
+    "photo:" ("He showed the photo: a crater."): the caption ends a sentence (or the label is
+    capitalised), and the credit is names, as credits are."""
+    if not (match["caption"].endswith(_SENTENCE_END) or match["label"][0].isupper()):
+        return False
+    value = match["value"]
+    if value.casefold().startswith("courtesy "):
+        return True  # "Courtesy of the family"
+    words = value.replace("/", " ").split()
+    return value[0].isupper() and all(
+        word[0].isupper() or word[0].isdigit() or word.casefold() in _CREDIT_CONNECTORS
+        for word in words)
 
 
 def _is_affiliation(text: str) -> bool:
@@ -144,56 +151,36 @@ def _authors(text: str, min_words: int) -> tuple[str, ...] | None:
 
 
 def _date_meta(line: str, number: int) -> HeaderLine | None:
-    if match := _DATE_LABEL.fullmatch(line):
-        when = _parse_date(match["value"])
-        if not match["colon"] and when is None:
-            return None  # "Updated figures show…" is a sentence, not a date line
-        if match["label"].casefold() in ("updated", "last updated", "modified"):
-            return HeaderLine("ignored", number)
-        return HeaderLine("date", number, match["value"], when=when)
-    if len(line) <= 40 and any(char.isdigit() for char in line):
-        when = _parse_date(line)
-        if when is not None:
-            return HeaderLine("date", number, line, when=when)
-    return None
-
-
-def _parse_date(text: str) -> datetime | None:
-    """A date in one of the documented forms; naive unless the text names a zone or offset."""
-    text = text.strip()
-    if not _YEAR.search(text):
-        return None  # strptime is slow to fail; every accepted form has a four-digit year
-    if weekday := _WEEKDAY.match(text):
-        text = text[weekday.end():]
-    if _ISO.fullmatch(text):
-        try:
-            return datetime.fromisoformat(text)
-        except (ValueError, OverflowError):
+    """A date line: a date (and time) with an optional label, or two labelled ones."""
+    segments: list[tuple[str, str, bool]] = []  # (label, date text, colon after the label)
+    for index, part in enumerate(_INNER_DATE_LABEL.split(" ".join(line.split()))):
+        labelled = _DATE_LABEL.match(part)
+        if index and labelled is None:
             return None
-    zone = None
-    if suffix := _ZONE_SUFFIX.search(text):
-        text, zone = text[: suffix.start()], suffix["zone"].upper()
-    text = _MONTH_ABBREVIATION.sub(lambda m: m[1], text)
-    for fmt in _DATE_FORMATS:
-        for month in ("%B", "%b"):
-            try:
-                parsed = datetime.strptime(text, fmt.replace("%B", month))
-            except (ValueError, OverflowError):
-                continue
-            return parsed.replace(tzinfo=_zone(zone)) if zone else parsed
-    return None
-
-
-def _zone(name: str) -> tzinfo:
-    if name in _FIXED_ZONES:
-        return timezone(timedelta(minutes=_FIXED_ZONES[name])) if _FIXED_ZONES[name] else UTC
-    if name in _REGIONAL_ZONES:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(_REGIONAL_ZONES[name])
-    sign = -1 if name[0] == "-" else 1
-    digits = name[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        text = part[labelled.end():] if labelled else part
+        segments.append((labelled["label"].lower() if labelled else "", text,
+                         bool(labelled and labelled["colon"])))
+    published: datetime | None = None
+    updated: datetime | None = None
+    undated: datetime | None = None  # a date without a label
+    for index, (label, text, colon) in enumerate(segments):
+        when = parse_date(text) if text else None
+        if when is None:
+            if index == 0 and not colon:
+                return None  # "Updated figures show…" is a sentence, not a date line
+            continue  # "Updated: 2 hours ago": nothing to date the article with
+        if not label:
+            undated = undated or when
+        elif label.endswith(_UPDATE_LABELS):
+            updated = updated or when
+        else:
+            published = published or when
+    # A date standing beside "First published on …" is when the story was last changed.
+    if published is None:
+        published = undated
+    elif updated is None:
+        updated = undated
+    return HeaderLine("date", number, line, when=published, updated=updated)
 
 
 def split_dateline(paragraph: str) -> tuple[str | None, str]:

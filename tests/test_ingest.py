@@ -24,9 +24,11 @@ from hypothesis import strategies as st
 from generator.config import SiteConfig, load_config
 from generator.content import load_document
 from generator.enrich import derive_tags, pick_section
-from generator.ingest import IngestReport, article_text, ingest, is_hand_edited
+from generator.errors import SourceLocation
+from generator.ingest import IngestReport, article_text, ingest
 from generator.markup import escape_paragraph, visible_text
 from generator.seed import Seed, parse_seed
+from generator.seedarticles import is_hand_edited
 
 SAMPLE = ROOT / "seeds" / "000_58ad658e4daf8054.txt"
 SAMPLE_SLUG = "we-will-soon-decide-whether-to-deploy-american-troops-in-libya"
@@ -181,6 +183,11 @@ def test_project_article_matches_its_seed() -> None:
         ("April 21, 2016", "Europe/Paris", "2016-04-21T00:00:00+02:00"),
         ("Published: 2016-04-21T09:30:00Z", "America/New_York", "2016-04-21T09:30:00+00:00"),
         ("2016-01-15 08:00", "UTC", "2016-01-15T08:00:00+00:00"),
+        # A zone in the line wins over the site's; without one the site's applies.
+        ("April 21, 2016 10:30 AM EDT", "Europe/Paris", "2016-04-21T10:30:00-04:00"),
+        ("Published April 21, 2016 10:30 AM ET", "UTC", "2016-04-21T10:30:00-04:00"),
+        ("Thu 21 Apr 2016 14.30", "America/New_York", "2016-04-21T14:30:00-04:00"),
+        ("2016-04-21 14:30:00 UTC", "Europe/Paris", "2016-04-21T14:30:00+00:00"),
     ],
 )
 def test_date_from_the_seed(tmp_path: Path, line: str, timezone: str, date: str) -> None:
@@ -191,6 +198,39 @@ def test_date_from_the_seed(tmp_path: Path, line: str, timezone: str, date: str)
     assert meta["date"] == date
     assert load_document(config.root / article_path("headline"), config).meta.date == \
         datetime.fromisoformat(date)
+
+
+def test_an_update_time_is_written_as_updated(site: SiteConfig) -> None:
+    add_seed(site, "a.txt", "Headline\n\nStandfirst\n\nThu 21 Apr 2016 15.00 BST First "
+             "published on Thu 21 Apr 2016 13.00 BST\n\nBody one.\n\nBody two.")
+    report = ingest(site)
+    assert report.diagnostics == []
+    meta, body = read_article(site, article_path("headline"))
+    assert (meta["date"], meta["updated"]) == ("2016-04-21T13:00:00+01:00",
+                                               "2016-04-21T15:00:00+01:00")
+    assert list(meta)[:4] == ["title", "slug", "date", "updated"]
+    assert body == "\nBody one.\n\nBody two.\n"
+    document = load_document(site.root / article_path("headline"), site)
+    assert document.meta.updated == datetime(2016, 4, 21, 14, tzinfo=UTC)
+
+
+def test_every_date_fallback_warns_naming_the_seed(tmp_path: Path) -> None:
+    config = make_site(tmp_path)
+    git(config.root, "init", "-q")
+    add_seed(config, "a.txt", SIMPLE)
+    git(config.root, "add", "seeds")
+    git(config.root, "commit", "-q", "-m", "add", date="2015-01-02T03:04:05+00:00")
+    add_seed(config, "b.txt", SIMPLE.replace("Troops", "Others"))  # not committed
+    add_seed(config, "c.txt", SIMPLE.replace("\n\nBody one", "\n\nPublished: 2016-04-21"
+                                             "\n\nBody one").replace("Troops", "Dated"))
+    warnings = {str(d.location): (d.message, d.hint) for d in ingest(config).diagnostics}
+    assert warnings.keys() == {"seeds/a.txt", "seeds/b.txt"}
+    assert warnings["seeds/a.txt"][0] == ("no date line; dated 2015-01-02T03:04:05+00:00 from the "
+                                          "commit that added the seed")
+    assert warnings["seeds/b.txt"][0] == ("no date line; dated 2016-04-21T09:30:00+00:00 from the "
+                                          "seed file's modification time")
+    for _, hint in warnings.values():
+        assert hint is not None and "Published: 2016-04-21" in hint and "date:" in hint
 
 
 def test_undated_seed_outside_git_takes_its_mtime(tmp_path: Path) -> None:
@@ -380,27 +420,123 @@ def test_broken_article_does_not_stop_ingest(site: SiteConfig) -> None:
     assert report.written == [article_path("troops-head-to-libya")]
 
 
-@pytest.mark.parametrize("typo", [
-    lambda text: text.replace("tags:", "tags: [oops", 1),
-    lambda text: text.replace("date: ", "date: 2016-13-45 #", 1),
-], ids=["unclosed-list", "impossible-date"])
-def test_a_typo_in_an_articles_front_matter_never_duplicates_it(site: SiteConfig,
-                                                                 typo: Any) -> None:
-    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE)
+BROKEN = ("content/articles/troops-head-to-libya.md cannot be read (line {}: ", "), so seeds/a.txt "
+          "was not ingested again")
+
+
+@pytest.mark.parametrize(("typo", "line", "problem"), [
+    (lambda text: text.replace("tags:", "tags: [oops", 1), 8, "did not find expected ',' or ']'"),
+    (lambda text: text.replace("date: ", "date: 2016-13-45 #", 1), 4,
+     "impossible date '2016-13-45' (month must be in 1..12)"),
+    (lambda text: text.replace("\nsource_sha256:", "\nsource_sha256: : :", 1), 11,
+     "mapping values are not allowed"),
+    (lambda text: text.replace("---\n\n", "\n", 1), 1,
+     "its front matter has no closing '---' line"),
+    (lambda text: text.replace("---\n", "", 1), 1, "it does not start with a '---' line"),
+    (lambda text: text.replace("title: ", "title: caf\udce9 ", 1), 2, "it is not valid UTF-8"),
+], ids=["unclosed-list", "impossible-date", "bookkeeping-line", "lost-closing-fence",
+        "lost-opening-fence", "not-utf8"])
+def test_a_typo_in_an_articles_front_matter_never_duplicates_it(
+        site: SiteConfig, typo: Any, line: int, problem: str) -> None:
+    add_seed(site, "a.txt", SIMPLE)
     ingest(site)
     path = site.root / article_path("troops-head-to-libya")
-    path.write_text(typo(path.read_text(encoding="utf-8")), encoding="utf-8")
+    path.write_bytes(typo(path.read_text(encoding="utf-8")).encode("utf-8", "surrogateescape"))
     broken = path.read_bytes()
     for seed in (SIMPLE, SIMPLE + "\n\nBody three."):  # unchanged, then changed
-        add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", seed)
+        add_seed(site, "a.txt", seed)
+        for known in (None, ingest(site).records):  # a cold build, then the next one
+            report = ingest(site, known)
+            assert (report.written, report.kept) == ([], [article_path("troops-head-to-libya")])
+            [warning] = report.diagnostics
+            before, after = BROKEN[0].format(line), BROKEN[1]
+            assert warning.message.startswith(before + problem) and warning.message.endswith(after)
+            assert warning.location == SourceLocation(article_path("troops-head-to-libya"), line)
+            assert warning.hint is not None and "fix its front matter" in warning.hint
+            assert path.read_bytes() == broken
+            assert [p.name for p in (site.root / "content" / "articles").iterdir()] == [path.name]
+
+
+def test_a_byte_order_mark_or_crlf_does_not_hide_an_article(site: SiteConfig) -> None:
+    add_seed(site, "a.txt", SIMPLE)
+    ingest(site)
+    path = site.root / article_path("troops-head-to-libya")
+    text = path.read_text(encoding="utf-8")
+    for saved in ("\ufeff" + text, text.replace("\n", "\r\n")):  # as some editors save it
+        path.write_text(saved, encoding="utf-8", newline="")
+        add_seed(site, "a.txt", SIMPLE)
+        assert summary(ingest(site)) == (0, 1, 0, 0)
+        add_seed(site, "a.txt", SIMPLE + "\n\nBody three.")
         report = ingest(site)
-        assert (report.written, report.kept) == ([], [article_path("troops-head-to-libya")])
-        [warning] = report.diagnostics
-        assert warning.message == ("content/articles/troops-head-to-libya.md cannot be read, "
-                                   "so seeds/001_aaaaaaaaaaaaaaaa.txt was not ingested again")
-        assert warning.hint is not None and "fix its front matter" in warning.hint
-        assert path.read_bytes() == broken
+        assert summary(report) == (0, 0, 1, 0) or report.written == [
+            article_path("troops-head-to-libya")]
         assert [p.name for p in (site.root / "content" / "articles").iterdir()] == [path.name]
+        path.write_text(text, encoding="utf-8")
+
+
+def delete_source_line(path: Path, *others: str) -> bytes:
+    """Delete the article's `source:` line (and the other keys named), as an editor would."""
+    keys = ("source:", *(f"{key}:" for key in others))
+    text = path.read_text(encoding="utf-8")
+    path.write_text("".join(line for line in text.splitlines(keepends=True)
+                            if not line.startswith(keys)), encoding="utf-8")
+    return path.read_bytes()
+
+
+TAKEN_OVER = ("content/articles/troops-head-to-libya.md no longer names its seed (its source: "
+              "line was deleted), so seeds/001_aaaaaaaaaaaaaaaa.txt was not ingested again")
+
+
+@pytest.mark.parametrize(("deleted", "name"), [
+    (("title", "source_sha256"), "troops-head-to-libya"),  # found by its file name
+    (("slug", "source_sha256"), "renamed-by-the-editor"),  # ... or by its title
+], ids=["by-file-name", "by-title"])
+def test_an_article_whose_source_line_was_deleted_stays_its_editors_without_a_cache(
+        site: SiteConfig, deleted: tuple[str, ...], name: str) -> None:
+    """No build cache (a fresh clone, CI, --clean): the article is still the seed's."""
+    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE)
+    ingest(site)
+    path = site.root / article_path(name)
+    (site.root / article_path("troops-head-to-libya")).rename(path)
+    edited = delete_source_line(path, *deleted)
+    report = ingest(site)
+    assert (report.written, report.failed) == ([], 0)
+    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE + "\n\nBody three.")
+    for known in (None, None, report.records):  # a cold build, again, then a warm one
+        report = ingest(site, known)
+        assert summary(report) == (0, 0, 1, 0)
+        [warning] = report.diagnostics
+        assert warning.message == TAKEN_OVER.replace("troops-head-to-libya", name)
+        assert warning.location == SourceLocation(article_path(name))
+        assert warning.hint is not None and "source: seeds/001_aaaaaaaaaaaaaaaa.txt" in warning.hint
+        assert path.read_bytes() == edited
+        assert [p.name for p in (site.root / "content" / "articles").iterdir()] == [path.name]
+
+
+def test_an_article_whose_source_line_was_deleted_from_an_unchanged_seed_is_quiet(
+        site: SiteConfig) -> None:
+    # Renamed and retitled too: its source_sha256 still matches the seed's bytes.
+    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE)
+    ingest(site)
+    path = site.root / article_path("renamed-by-the-editor")
+    (site.root / article_path("troops-head-to-libya")).rename(path)
+    edited = delete_source_line(path, "title", "slug")
+    for _ in range(2):
+        report = ingest(site)
+        assert summary(report) == (0, 1, 0, 0) and report.diagnostics == []
+        assert report.records["seeds/001_aaaaaaaaaaaaaaaa.txt"][2] == \
+            "content/articles/renamed-by-the-editor.md"
+    assert path.read_bytes() == edited
+    assert [p.name for p in (site.root / "content" / "articles").iterdir()] == [path.name]
+
+
+def test_a_hand_written_article_with_the_seeds_headline_is_not_taken(site: SiteConfig) -> None:
+    # Only what ingest wrote (its bookkeeping lines) can be the seed's article without naming it.
+    mine = site.root / article_path("troops-head-to-libya")
+    mine.write_text("---\ntitle: Troops head to Libya\ndate: 2016-01-01\n---\n\nMine.\n",
+                    encoding="utf-8")
+    add_seed(site, "001_aaaaaaaaaaaaaaaa.txt", SIMPLE)
+    assert ingest(site).written == [article_path("troops-head-to-libya-aaaaaaaa")]
 
 
 def test_an_article_whose_source_line_was_deleted_is_taken_over(site: SiteConfig) -> None:
@@ -430,6 +566,37 @@ def test_newsgen_ingest_reads_the_last_builds_records(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ingest: 0 written, 0 unchanged, 1 kept (hand-edited)")
     assert [p.name for p in (root / "content" / "articles").glob("*.md")] == [article.name]
+
+
+def test_a_headline_only_seed_is_a_draft_until_its_story_arrives(site: SiteConfig) -> None:
+    add_seed(site, "a.txt", '"Troops head to Libya"\n')
+    report = ingest(site)
+    assert report.written == [article_path("troops-head-to-libya")]
+    assert report.diagnostics[0].message.startswith("no body: the seed has only a headline; its "
+                                                    "article is a draft")
+    meta, body = read_article(site, article_path("troops-head-to-libya"))
+    assert (meta["draft"], body) == (True, "")
+    assert load_document(site.root / article_path("troops-head-to-libya"), site).meta.draft
+    # The story arrives: the article is regenerated and published.
+    add_seed(site, "a.txt", SIMPLE)
+    assert ingest(site).written == [article_path("troops-head-to-libya")]
+    meta, _ = read_article(site, article_path("troops-head-to-libya"))
+    assert "draft" not in meta
+
+
+def test_a_seed_that_loses_its_body_keeps_the_published_article(site: SiteConfig) -> None:
+    add_seed(site, "a.txt", SIMPLE)
+    ingest(site)
+    path = site.root / article_path("troops-head-to-libya")
+    published = path.read_bytes()
+    add_seed(site, "a.txt", "Troops head to Libya\n")  # a broken feed, most likely
+    report = ingest(site)
+    assert summary(report) == (0, 0, 1, 0)
+    [warning] = report.diagnostics
+    assert warning.message == ("seeds/a.txt now has only a headline; kept "
+                               "content/articles/troops-head-to-libya.md as it was")
+    assert warning.hint is not None and "draft: true" in warning.hint
+    assert path.read_bytes() == published
 
 
 def test_ingest_writes_only_articles(site: SiteConfig) -> None:
@@ -561,6 +728,20 @@ VARIANTS: dict[str, tuple[bytes, dict[str, Any]]] = {
                        {"date": "2016-04-21T00:00:00+00:00"}),
     "date-words": (b"Headline\n\nStandfirst\n\nApril 21, 2016\n\nBody one.\n\nBody two.",
                    {"date": "2016-04-21T00:00:00+00:00"}),
+    "date-zone": (b"Headline\n\nStandfirst\n\nApril 21, 2016 10:30 AM EDT\n\nBody one.\n\n"
+                  b"Body two.", {"date": "2016-04-21T10:30:00-04:00"}),
+    "date-guardian": (b"Headline\n\nStandfirst\n\nThu 21 Apr 2016 15.00 BST First published on "
+                      b"Thu 21 Apr 2016 13.00 BST\n\nBody one.\n\nBody two.",
+                      {"date": "2016-04-21T13:00:00+01:00",
+                       "updated": "2016-04-21T15:00:00+01:00"}),
+    "caption-above-credit": (b"Headline\n\nStandfirst\n\nRescue workers in Leeds on Monday.\n"
+                             b"Photo: PA\n\nBody one.\n\nBody two.",
+                             {"image_credit": "PA",
+                              "image_caption": "Rescue workers in Leeds on Monday."}),
+    "caption-guardian": (b"Headline\n\nStandfirst\n\nSoldiers patrol the streets of Tripoli. "
+                         b"Photograph: Getty Images\n\nBody one.\n\nBody two.",
+                         {"image_credit": "Getty Images",
+                          "image_caption": "Soldiers patrol the streets of Tripoli."}),
     "crlf": (b"Headline\r\n\r\nStandfirst\r\n\r\nBody one.\r\n\r\nBody two.\r\n",
              {"title": "Headline", "summary": "Standfirst"}),
     "cr": (b"Headline\r\rStandfirst\r\rBody one.\r\rBody two.", {"summary": "Standfirst"}),
@@ -577,7 +758,8 @@ VARIANTS: dict[str, tuple[bytes, dict[str, Any]]] = {
                                 {"title": "- yes: no # null", "summary": "'Standfirst': {a}"}),
     "windows-1252": ("Café “news” – ok\n\nStandfirst\n\nBody one.\n\nBody two.".encode("cp1252"),
                      {"title": "Café “news” – ok"}),
-    "headline-only": (b'"Just a headline"\n', {"title": "Just a headline", "summary": ""}),
+    "headline-only": (b'"Just a headline"\n', {"title": "Just a headline", "summary": "",
+                                               "draft": True}),
     "long": (b"Headline\n\nStandfirst\n\n" + b"\n\n".join(
         [SAMPLE.read_bytes().split(b"\n\n")[-1]] * 2500), {"title": "Headline"}),
 }

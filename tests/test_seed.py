@@ -254,6 +254,31 @@ def test_caption_beside_credit(header: str) -> None:
     assert seed.paragraphs == ("Body one.", "Body two.")
 
 
+def test_a_long_line_below_a_credit_stays_body_text() -> None:
+    long = "Body one, " + "and more of it " * 20 + "ends here."
+    seed = parse(f"Headline\n\nStandfirst\n\nPhoto: AP\n{long}\n\nBody two.")
+    assert seed.image_credit == "AP" and seed.image_caption is None
+    assert seed.paragraphs == (long, "Body two.")
+
+
+@pytest.mark.parametrize("paragraph", [
+    "The minister said it was a disaster. Image: nothing was left of it.",
+    "He showed the photo: a crater where the school stood.",
+])
+def test_a_first_paragraph_mentioning_a_photo_stays_body_text(paragraph: str) -> None:
+    seed = parse(f"Headline\n\nStandfirst\n\nPhoto: AP\n\n{paragraph}\n\nBody two.")
+    assert (seed.image_credit, seed.image_caption) == ("AP", None)
+    assert seed.paragraphs == (paragraph, "Body two.")
+
+
+def test_caption_above_credit_with_the_reported_layout() -> None:
+    seed = parse('"Storm hits Leeds"\n\nFloods close roads across the city\n\n'
+                 "Rescue workers in Leeds on Monday.\nPhoto: PA\n\nBody one.\n\nBody two.")
+    assert seed.standfirst == "Floods close roads across the city"
+    assert (seed.image_credit, seed.image_caption) == ("PA", "Rescue workers in Leeds on Monday.")
+    assert seed.paragraphs == ("Body one.", "Body two.")
+
+
 def test_a_long_line_above_a_credit_stays_body_text() -> None:
     long = "Body one, " + "and more of it " * 20 + "ends here."
     seed = parse(f"Headline\n\nStandfirst\n\n{long}\nPhoto: AP\n\nBody two.")
@@ -420,6 +445,10 @@ MINUS_FOUR = timezone(timedelta(hours=-4))
         ("21 April 2016 09:30 +0200", datetime(2016, 4, 21, 9, 30, tzinfo=PLUS_TWO)),
         ("Published April 21, 2016 10:30 AM ET",
          datetime(2016, 4, 21, 10, 30, tzinfo=ZoneInfo("America/New_York"))),
+        ("Apr. 21, 2016 at 10:30 a.m. EDT", datetime(2016, 4, 21, 10, 30, tzinfo=MINUS_FOUR)),
+        ("Published 21 April 2016, 14:30 GMT", datetime(2016, 4, 21, 14, 30, tzinfo=UTC)),
+        ("First published on Thu 21 Apr 2016 14.30 BST",
+         datetime(2016, 4, 21, 14, 30, tzinfo=PLUS_ONE)),
     ],
 )
 def test_date_forms(line: str, date: datetime) -> None:
@@ -437,10 +466,31 @@ def test_eastern_time_follows_daylight_saving() -> None:
     assert winter.date is not None and winter.date.utcoffset() == timedelta(hours=-5)
 
 
-def test_updated_line_is_removed_but_not_used() -> None:
-    seed = parse("Headline\n\nUpdated: 2016-04-22\nPublished: 2016-04-21\n\nBody.\n\nMore.")
-    assert seed.date == datetime(2016, 4, 21)
+def test_updated_line_is_removed_and_read_as_the_update_time() -> None:
+    seed = parse("Headline\n\nStandfirst\n\nUpdated: 2016-04-22\nPublished: 2016-04-21\n\n"
+                 "Body.\n\nMore.")
+    assert (seed.date, seed.updated) == (datetime(2016, 4, 21), datetime(2016, 4, 22))
     assert seed.paragraphs == ("Body.", "More.")
+    assert seed.warnings == ()
+
+
+def test_guardian_date_line_gives_publication_and_update() -> None:
+    seed = parse("Headline\n\nStandfirst\n\nThu 21 Apr 2016 15.00 BST First published on "
+                 "Thu 21 Apr 2016 13.00 BST\n\nBody.\n\nMore.")
+    assert seed.date == datetime(2016, 4, 21, 13, tzinfo=PLUS_ONE)
+    assert seed.updated == datetime(2016, 4, 21, 15, tzinfo=PLUS_ONE)
+    assert seed.paragraphs == ("Body.", "More.")
+
+
+def test_only_an_update_time_dates_the_seed_with_a_warning() -> None:
+    seed = parse("Headline\n\nStandfirst\n\nUpdated 10:30 AM EDT, Thu April 21, 2016\n\n"
+                 "Body.\n\nMore.")
+    assert (seed.date, seed.updated) == (datetime(2016, 4, 21, 10, 30, tzinfo=MINUS_FOUR), None)
+    assert seed.paragraphs == ("Body.", "More.")
+    [warning] = seed.warnings
+    assert warning.message == "no publication date; dated from this line's update time"
+    assert warning.location == SourceLocation(Path("seed.txt"), 5)
+    assert warning.hint is not None and "Published: 2016-04-21 10:30 EDT" in warning.hint
 
 
 def test_unreadable_date_warns() -> None:
@@ -536,6 +586,9 @@ def test_headline_only_warns() -> None:
     assert seed.standfirst is None
     assert seed.paragraphs == ()
     assert messages(seed) == [NO_BODY]
+    # It says how to publish the story, and how to preview the draft.
+    hint = seed.warnings[0].hint or ""
+    assert "below the headline" in hint and "draft: true" in hint and "--drafts" in hint
 
 
 def test_headline_and_credit_only() -> None:
