@@ -105,7 +105,7 @@ def load_document(path: Path, config: SiteConfig) -> Document:
         line = raw[: err.start].count(b"\n") + 1
         raise ContentError(f"not valid UTF-8 (byte {err.start})", SourceLocation(relative, line),
                            hint="re-save the file as UTF-8") from None
-    metadata, body = _split(text, relative)
+    metadata, body = split_front_matter(text, relative)
     kind = document_kind(relative)
     meta = validate_front_matter(metadata, text, relative, kind, config)
     html = render_markdown(body)
@@ -130,7 +130,7 @@ def _read_bytes(path: Path, relative: Path) -> bytes:
                            hint="check the file's permissions") from None
 
 
-def _split(text: str, relative: Path) -> tuple[dict[str, Any], str]:
+def split_front_matter(text: str, relative: Path) -> tuple[dict[str, Any], str]:
     """(front matter, body), split like python-frontmatter does, with file-accurate YAML lines."""
     stripped = text.strip()
     opening = _FENCE.match(stripped)

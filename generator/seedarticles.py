@@ -12,7 +12,6 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +129,10 @@ def is_hand_edited(text: str) -> bool:
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, Any], str | None, int | None]:
-    """(front matter, None, None), or ({}, what is wrong, its 1-based line)."""
-    import yaml
+    """(front matter, None, None), or ({}, what is wrong, its 1-based line): the load stage's
+    own parse (content.split_front_matter), so ingest and the build agree on what is broken."""
+    from .content import split_front_matter  # only for articles of changed seeds
+    from .errors import ContentError
 
     opening = _FENCE.match(text)
     closing = _FENCE.search(text, opening.end()) if opening else None
@@ -139,23 +140,11 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], str | None, int | Non
         return {}, "it does not start with a '---' line", 1
     if closing is None:
         return {}, "its front matter has no closing '---' line", 1
-    first_line = 1  # the YAML text starts just after the opening '---', on its line
     try:
-        metadata = yaml.load(text[opening.end() : closing.start()], Loader=_strict_loader())
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = err.problem or err.context or "invalid YAML"
-        opened = err.context_mark
-        if opened and err.context and mark and opened.line != mark.line:
-            # An unclosed bracket or quote is noticed lines later: say where it opened.
-            problem += f" ({err.context} at line {first_line + opened.line})"
-        return {}, problem, first_line + mark.line if mark else first_line
-    except yaml.YAMLError as err:
-        return {}, str(err), first_line
-    if metadata is None:
-        return {}, None, None
-    if not isinstance(metadata, dict):
-        return {}, "its front matter is not a list of 'key: value' lines", first_line + 1
+        metadata, _ = split_front_matter(text, Path())
+    except ContentError as err:
+        line = err.location.line if err.location and err.location.line else 1
+        return {}, err.message.removeprefix("malformed front matter: "), line
     return metadata, None, None
 
 
@@ -200,23 +189,3 @@ def _scalar(value: str) -> str:
     except yaml.YAMLError:
         return value.strip("'\"")
     return loaded if isinstance(loaded, str) else value.strip("'\"")
-
-
-@cache
-def _strict_loader() -> Any:
-    import yaml
-
-    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class StrictLoader(base):  # type: ignore[misc]
-        """A safe loader whose impossible dates (2016-13-45) are YAML errors with a position."""
-
-    def timestamp(loader: Any, node: Any) -> Any:
-        try:
-            return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
-        except (ValueError, OverflowError) as err:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"impossible date {node.value!r} ({err})", node.start_mark) from None
-
-    StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
-    return StrictLoader
