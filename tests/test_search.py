@@ -150,14 +150,18 @@ def test_no_search_pages_offer_no_search_and_keep_the_last_index(project: Path) 
     assert bundle(public) == before
 
 
-def test_turning_search_off_in_site_toml_removes_the_last_index(project: Path) -> None:
-    assert run_cli(project, "build").returncode == 0
-    public = project / "public"
-    assert (public / "pagefind" / "pagefind.js").is_file()
+def turn_search_off(project: Path) -> None:
     config = project / "site.toml"
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace('output = "public"', 'output = "public"\nsearch = false'),
                       encoding="utf-8")
+
+
+def test_turning_search_off_in_site_toml_removes_the_last_index(project: Path) -> None:
+    assert run_cli(project, "build").returncode == 0
+    public = project / "public"
+    assert (public / "pagefind" / "pagefind.js").is_file()
+    turn_search_off(project)
     result = run_cli(project, "build")
     assert result.returncode == 0, result.stderr
     assert not (public / "pagefind").exists()
@@ -165,10 +169,7 @@ def test_turning_search_off_in_site_toml_removes_the_last_index(project: Path) -
 
 
 def test_search_false_in_site_toml_removes_search_from_the_site(project: Path) -> None:
-    config = project / "site.toml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace('output = "public"', 'output = "public"\nsearch = false'),
-                      encoding="utf-8")
+    turn_search_off(project)
     result = run_cli(project, "build")
     assert result.returncode == 0, result.stderr
     public = project / "public"

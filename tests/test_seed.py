@@ -254,11 +254,15 @@ def test_caption_beside_credit(header: str) -> None:
     assert seed.paragraphs == ("Body one.", "Body two.")
 
 
-def test_a_long_line_below_a_credit_stays_body_text() -> None:
-    long = "Body one, " + "and more of it " * 20 + "ends here."
-    seed = parse(f"Headline\n\nStandfirst\n\nPhoto: AP\n{long}\n\nBody two.")
+LONG_LINE = "Body one, " + "and more of it " * 20 + "ends here."
+
+
+@pytest.mark.parametrize("block", [f"Photo: AP\n{LONG_LINE}", f"{LONG_LINE}\nPhoto: AP"],
+                         ids=["below", "above"])
+def test_a_long_line_glued_to_a_credit_stays_body_text(block: str) -> None:
+    seed = parse(f"Headline\n\nStandfirst\n\n{block}\n\nBody two.")
     assert seed.image_credit == "AP" and seed.image_caption is None
-    assert seed.paragraphs == (long, "Body two.")
+    assert seed.paragraphs == (LONG_LINE, "Body two.")
 
 
 @pytest.mark.parametrize("paragraph", [
@@ -277,13 +281,6 @@ def test_caption_above_credit_with_the_reported_layout() -> None:
     assert seed.standfirst == "Floods close roads across the city"
     assert (seed.image_credit, seed.image_caption) == ("PA", "Rescue workers in Leeds on Monday.")
     assert seed.paragraphs == ("Body one.", "Body two.")
-
-
-def test_a_long_line_above_a_credit_stays_body_text() -> None:
-    long = "Body one, " + "and more of it " * 20 + "ends here."
-    seed = parse(f"Headline\n\nStandfirst\n\n{long}\nPhoto: AP\n\nBody two.")
-    assert seed.image_credit == "AP" and seed.image_caption is None
-    assert seed.paragraphs == (long, "Body two.")
 
 
 def test_credit_glued_below_the_standfirst() -> None:
