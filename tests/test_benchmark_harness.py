@@ -8,6 +8,7 @@ that it deletes only when the whole run ends.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -178,3 +179,23 @@ def test_the_reference_writes_files_like_the_output_and_reports_its_own_growth(
     assert table[4].endswith("| – | – | – |")
     checks = "\n".join(report.targets([], pairs))
     assert "reference.py writing the same files, 10k → 100k | 11.2× | – |" in checks
+
+
+def test_a_second_run_refuses_to_share_the_work_folder_while_the_first_holds_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(run, "WORK", tmp_path / "work")
+    first = run.lock_work()
+    assert first is not None
+    try:
+        # Refused before any work: no corpus, no compile, no trash.
+        assert run.main(["--sizes", "1000", "--tools", "newsgen", "--out",
+                         str(tmp_path / "results")]) == 2
+        assert "another benchmark run is using" in capsys.readouterr().err
+        assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [".lock"]
+        assert not (tmp_path / "results").exists()
+    finally:
+        os.close(first)
+    second = run.lock_work()  # free again once the first run's descriptor is closed
+    assert second is not None
+    os.close(second)
