@@ -214,13 +214,15 @@ def _related(articles: list[Entry], limit: int, jobs: int = 1) -> dict[str, tupl
     by_tag: dict[str, list[int]] = defaultdict(list)  # tag -> article positions, ascending
     for index, entry in enumerate(articles):
         mask = 0
+        tags: list[str] = []
         for tag in entry.tag_slugs:
             bit = 1 << bit_of.setdefault(tag, len(bit_of))
             if not mask & bit:  # "NATO" and "Nato" on one article are one tag, counted once
                 by_tag[tag].append(index)
+                tags.append(tag)
                 mask |= bit
         masks.append(mask)
-        tag_lists.append(tuple(dict.fromkeys(entry.tag_slugs)))
+        tag_lists.append(tuple(tags))
 
     def related_range(start: int, stop: int) -> list[tuple[str, ...]]:
         found = []

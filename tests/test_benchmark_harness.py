@@ -188,7 +188,7 @@ def test_a_second_run_refuses_to_share_the_work_folder_while_the_first_holds_it(
     first = run.lock_work()
     assert first is not None
     try:
-        # Refused before any work: no corpus, no compile, no trash.
+        # Refused before any work: nothing in the work folder but the lock, no results.
         assert run.main(["--sizes", "1000", "--tools", "newsgen", "--out",
                          str(tmp_path / "results")]) == 2
         assert "another benchmark run is using" in capsys.readouterr().err
